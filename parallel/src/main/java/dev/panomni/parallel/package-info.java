@@ -1,0 +1,2 @@
+/** Communicators, device meshes, parallel plans, FSDP, expert and sequence parallelism, launch. */
+package dev.panomni.parallel;

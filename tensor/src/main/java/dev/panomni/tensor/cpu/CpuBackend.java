@@ -1,0 +1,77 @@
+package dev.panomni.tensor.cpu;
+
+import dev.panomni.tensor.Backend;
+import dev.panomni.tensor.DType;
+import dev.panomni.tensor.Device;
+import dev.panomni.tensor.Storage;
+import dev.panomni.tensor.ops.ArithKernels;
+import dev.panomni.tensor.ops.LayoutKernels;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The CPU backend: plain Java kernels, vectorized with the Vector API and spread over cores. It is a
+ * full backend and the reference every other backend is tested against. It computes in F32 (BF16
+ * and F16 are widened by the op front ends) and natively on integer and bool tensors.
+ */
+public final class CpuBackend implements Backend {
+    /** The single instance (also what {@link java.util.ServiceLoader} creates). */
+    public static final CpuBackend INSTANCE = new CpuBackend();
+
+    private final Map<Class<?>, Object> kernels = new ConcurrentHashMap<>();
+
+    public CpuBackend() {
+        register(LayoutKernels.class, new CpuLayoutKernels());
+        register(ArithKernels.class, new CpuArithKernels());
+    }
+
+    private <K> void register(Class<K> family, K impl) {
+        kernels.put(family, impl);
+    }
+
+    @Override
+    public Device.Type deviceType() {
+        return Device.Type.CPU;
+    }
+
+    @Override
+    public boolean isAvailable() {
+        return true;
+    }
+
+    @Override
+    public Storage allocate(Device device, long byteSize) {
+        return HostMemory.allocate(byteSize);
+    }
+
+    @Override
+    public boolean computesNatively(DType dtype) {
+        return dtype != DType.BF16 && dtype != DType.F16;
+    }
+
+    @Override
+    public void copyFromHost(MemorySegment host, Storage dst, long dstOffset, long byteSize) {
+        MemorySegment.copy(host, 0, dst.segment(), dstOffset, byteSize);
+    }
+
+    @Override
+    public void copyToHost(Storage src, long srcOffset, MemorySegment host, long byteSize) {
+        MemorySegment.copy(src.segment(), srcOffset, host, 0, byteSize);
+    }
+
+    @Override
+    public void synchronize(Device device) {
+        // CPU kernels complete before they return.
+    }
+
+    @Override
+    public <K> K kernels(Class<K> family) {
+        Object k = kernels.get(family);
+        if (k == null) {
+            throw new UnsupportedOperationException("the CPU backend has no " + family.getSimpleName());
+        }
+        return family.cast(k);
+    }
+}
