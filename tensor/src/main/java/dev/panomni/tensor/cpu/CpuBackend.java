@@ -4,6 +4,7 @@ import dev.panomni.tensor.Backend;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
+import dev.panomni.tensor.ops.ActivationKernels;
 import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
 import dev.panomni.tensor.ops.NormKernels;
@@ -27,6 +28,7 @@ public final class CpuBackend implements Backend {
         register(LayoutKernels.class, new CpuLayoutKernels());
         register(ArithKernels.class, new CpuArithKernels());
         register(NormKernels.class, new CpuNormKernels());
+        register(ActivationKernels.class, new CpuActivationKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
