@@ -9,6 +9,7 @@ import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.EmbeddingKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
 import dev.panomni.tensor.ops.NormKernels;
+import dev.panomni.tensor.ops.RotaryKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -31,6 +32,7 @@ public final class CpuBackend implements Backend {
         register(NormKernels.class, new CpuNormKernels());
         register(ActivationKernels.class, new CpuActivationKernels());
         register(EmbeddingKernels.class, new CpuEmbeddingKernels());
+        register(RotaryKernels.class, new CpuRotaryKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
