@@ -5,7 +5,10 @@ import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ArithKernels;
+import dev.panomni.tensor.ops.IndexingKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
+import dev.panomni.tensor.ops.SelectionKernels;
+import dev.panomni.tensor.ops.TopKKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -25,6 +28,9 @@ public final class CpuBackend implements Backend {
     public CpuBackend() {
         register(LayoutKernels.class, new CpuLayoutKernels());
         register(ArithKernels.class, new CpuArithKernels());
+        register(IndexingKernels.class, new CpuIndexingKernels());
+        register(TopKKernels.class, new CpuTopKKernels());
+        register(SelectionKernels.class, new CpuSelectionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
