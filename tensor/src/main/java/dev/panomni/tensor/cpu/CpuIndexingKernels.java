@@ -152,26 +152,57 @@ final class CpuIndexingKernels implements IndexingKernels {
         long dOff = dst.offset();
         long sOff = src.offset();
         long chunks = (inner + ROW_CHUNK - 1) / ROW_CHUNK;
-        long work = Math.max(1, n * Math.min(inner, ROW_CHUNK));
-        // A unit is one column chunk of one outer slice; it owns those dst columns across all rows.
-        CpuParallel.forRange(outer * chunks, Math.max(1, GRAIN / work), (from, to) -> {
-            for (long u = from; u < to; u++) {
-                long o = u / chunks;
-                long c0 = (u % chunks) * ROW_CHUNK;
-                long len = Math.min(ROW_CHUNK, inner - c0);
-                for (long j = 0; j < n; j++) {
-                    long d = dOff + (o * size + idx[(int) j]) * inner + c0;
-                    long s = sOff + (o * n + j) * inner + c0;
-                    if (dt == DType.F32) {
-                        addRowF32(ds, d, ss, s, len);
-                    } else {
-                        for (long k = 0; k < len; k++) {
-                            addElement(ds, d + k, ss, s + k, dt);
-                        }
+        if (outer * chunks >= 4L * CpuParallel.threads() || n * inner <= GRAIN || size > Integer.MAX_VALUE - 8) {
+            // A unit is one column chunk of one outer slice; it owns those dst columns across all rows.
+            long work = Math.max(1, n * Math.min(inner, ROW_CHUNK));
+            CpuParallel.forRange(outer * chunks, Math.max(1, GRAIN / work), (from, to) -> {
+                for (long u = from; u < to; u++) {
+                    long o = u / chunks;
+                    long c0 = (u % chunks) * ROW_CHUNK;
+                    long len = Math.min(ROW_CHUNK, inner - c0);
+                    for (long j = 0; j < n; j++) {
+                        addRow(ds, dOff + (o * size + idx[(int) j]) * inner + c0, ss, sOff + (o * n + j) * inner + c0,
+                                len, dt);
                     }
+                }
+            });
+            return;
+        }
+        // Too few column units to spread: group the sources by destination row (stable, so each row
+        // still adds them in ascending order) and split the destination rows over cores instead.
+        int rows = (int) size;
+        int[] start = new int[rows + 1];
+        for (long v : idx) {
+            start[(int) v + 1]++;
+        }
+        for (int v = 0; v < rows; v++) {
+            start[v + 1] += start[v];
+        }
+        int[] order = new int[idx.length];
+        int[] next = java.util.Arrays.copyOf(start, rows);
+        for (int j = 0; j < idx.length; j++) {
+            order[next[(int) idx[j]]++] = j;
+        }
+        long perRow = Math.max(1, inner * Math.max(1, n / Math.max(1, size)));
+        CpuParallel.forRange(outer * size, Math.max(1, GRAIN / perRow), (from, to) -> {
+            for (long row = from; row < to; row++) {
+                long o = row / size;
+                int v = (int) (row % size);
+                for (int q = start[v]; q < start[v + 1]; q++) {
+                    addRow(ds, dOff + row * inner, ss, sOff + (o * n + order[q]) * inner, inner, dt);
                 }
             }
         });
+    }
+
+    private static void addRow(MemorySegment ds, long d, MemorySegment ss, long s, long len, DType dt) {
+        if (dt == DType.F32) {
+            addRowF32(ds, d, ss, s, len);
+        } else {
+            for (long k = 0; k < len; k++) {
+                addElement(ds, d + k, ss, s + k, dt);
+            }
+        }
     }
 
     private static void addRowF32(MemorySegment ds, long d, MemorySegment ss, long s, long len) {
