@@ -10,6 +10,9 @@ import dev.panomni.tensor.ops.EmbeddingKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
 import dev.panomni.tensor.ops.NormKernels;
 import dev.panomni.tensor.ops.RotaryKernels;
+import dev.panomni.tensor.ops.IndexingKernels;
+import dev.panomni.tensor.ops.SelectionKernels;
+import dev.panomni.tensor.ops.TopKKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -33,6 +36,9 @@ public final class CpuBackend implements Backend {
         register(ActivationKernels.class, new CpuActivationKernels());
         register(EmbeddingKernels.class, new CpuEmbeddingKernels());
         register(RotaryKernels.class, new CpuRotaryKernels());
+        register(IndexingKernels.class, new CpuIndexingKernels());
+        register(TopKKernels.class, new CpuTopKKernels());
+        register(SelectionKernels.class, new CpuSelectionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
