@@ -5,7 +5,9 @@ import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ArithKernels;
+import dev.panomni.tensor.ops.GradNormKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
+import dev.panomni.tensor.ops.OptimizerKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -25,6 +27,8 @@ public final class CpuBackend implements Backend {
     public CpuBackend() {
         register(LayoutKernels.class, new CpuLayoutKernels());
         register(ArithKernels.class, new CpuArithKernels());
+        register(OptimizerKernels.class, new CpuOptimizerKernels());
+        register(GradNormKernels.class, new CpuGradNormKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
