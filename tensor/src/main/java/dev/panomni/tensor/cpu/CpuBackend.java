@@ -4,10 +4,14 @@ import dev.panomni.tensor.Backend;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
+import dev.panomni.tensor.ops.ActivationKernels;
 import dev.panomni.tensor.ops.ArithKernels;
+import dev.panomni.tensor.ops.EmbeddingKernels;
 import dev.panomni.tensor.ops.GradNormKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
+import dev.panomni.tensor.ops.NormKernels;
 import dev.panomni.tensor.ops.OptimizerKernels;
+import dev.panomni.tensor.ops.RotaryKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -27,6 +31,10 @@ public final class CpuBackend implements Backend {
     public CpuBackend() {
         register(LayoutKernels.class, new CpuLayoutKernels());
         register(ArithKernels.class, new CpuArithKernels());
+        register(NormKernels.class, new CpuNormKernels());
+        register(ActivationKernels.class, new CpuActivationKernels());
+        register(EmbeddingKernels.class, new CpuEmbeddingKernels());
+        register(RotaryKernels.class, new CpuRotaryKernels());
         register(OptimizerKernels.class, new CpuOptimizerKernels());
         register(GradNormKernels.class, new CpuGradNormKernels());
     }
