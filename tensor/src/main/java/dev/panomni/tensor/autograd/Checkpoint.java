@@ -39,7 +39,9 @@ public final class Checkpoint {
         if (!GradMode.isEnabled()) {
             return fn.apply(inputs);
         }
-        Tensor out = GradMode.noGrad(() -> fn.apply(inputs));
+        Tensor result = GradMode.noGrad(() -> fn.apply(inputs));
+        // A block that hands back one of its inputs must not have the node attached to the caller's tensor.
+        Tensor out = java.util.Arrays.stream(inputs).anyMatch(t -> t == result) ? result.alias() : result;
         Autograd.record(new CheckpointNode(fn, inputs), out);
         return out;
     }

@@ -102,6 +102,17 @@ class CheckpointTest {
     }
 
     @Test
+    void identityBlockLeavesItsInputUntouched() {
+        try (Scope s = Scope.open("t")) {
+            Tensor x = Tensor.ones(3).requiresGrad(true);
+            Tensor y = Checkpoint.run(in -> in[0], x);
+            assertTrue(x.isLeaf());
+            y.backward(Tensor.of(new float[] {1, 2, 3}, 3));
+            assertArrayEquals(new float[] {1, 2, 3}, x.grad().toFloatArray());
+        }
+    }
+
+    @Test
     void withGradDisabledItIsAPlainCall() {
         try (Scope s = Scope.open("t")) {
             Tensor x = Tensor.ones(3).requiresGrad(true);
