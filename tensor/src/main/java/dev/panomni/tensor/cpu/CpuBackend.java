@@ -12,6 +12,9 @@ import dev.panomni.tensor.ops.LayoutKernels;
 import dev.panomni.tensor.ops.NormKernels;
 import dev.panomni.tensor.ops.OptimizerKernels;
 import dev.panomni.tensor.ops.RotaryKernels;
+import dev.panomni.tensor.ops.IndexingKernels;
+import dev.panomni.tensor.ops.SelectionKernels;
+import dev.panomni.tensor.ops.TopKKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -37,6 +40,9 @@ public final class CpuBackend implements Backend {
         register(RotaryKernels.class, new CpuRotaryKernels());
         register(OptimizerKernels.class, new CpuOptimizerKernels());
         register(GradNormKernels.class, new CpuGradNormKernels());
+        register(IndexingKernels.class, new CpuIndexingKernels());
+        register(TopKKernels.class, new CpuTopKKernels());
+        register(SelectionKernels.class, new CpuSelectionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
