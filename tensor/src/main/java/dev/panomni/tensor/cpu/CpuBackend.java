@@ -6,6 +6,7 @@ import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ActivationKernels;
 import dev.panomni.tensor.ops.ArithKernels;
+import dev.panomni.tensor.ops.AttentionKernels;
 import dev.panomni.tensor.ops.EmbeddingKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
 import dev.panomni.tensor.ops.NormKernels;
@@ -33,6 +34,7 @@ public final class CpuBackend implements Backend {
         register(ActivationKernels.class, new CpuActivationKernels());
         register(EmbeddingKernels.class, new CpuEmbeddingKernels());
         register(RotaryKernels.class, new CpuRotaryKernels());
+        register(AttentionKernels.class, new CpuAttentionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
