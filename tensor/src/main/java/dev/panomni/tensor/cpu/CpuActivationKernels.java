@@ -3,14 +3,13 @@ package dev.panomni.tensor.cpu;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.ops.ActivationKernels;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-/** CPU SwiGLU on F32, vectorized (the exponential is the Vector API's EXP) and split over cores. */
+/** CPU SwiGLU on F32, vectorized (with {@link VectorMath}'s deterministic exp) and split over cores. */
 final class CpuActivationKernels implements ActivationKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
@@ -28,11 +27,11 @@ final class CpuActivationKernels implements ActivationKernels {
             for (; i <= e - L; i += L) {
                 FloatVector g = FloatVector.fromMemorySegment(F, gs, i * 4, LE);
                 FloatVector u = FloatVector.fromMemorySegment(F, us, i * 4, LE);
-                g.mul(sigmoid(g)).mul(u).intoMemorySegment(os, i * 4, LE);
+                g.mul(VectorMath.sigmoid(g)).mul(u).intoMemorySegment(os, i * 4, LE);
             }
             for (; i < e; i++) {
                 float g = gs.getAtIndex(FL, i);
-                os.setAtIndex(FL, i, g * sigmoid(g) * us.getAtIndex(FL, i));
+                os.setAtIndex(FL, i, g * VectorMath.sigmoid(g) * us.getAtIndex(FL, i));
             }
         });
     }
@@ -49,9 +48,9 @@ final class CpuActivationKernels implements ActivationKernels {
             for (; i <= e - L; i += L) {
                 FloatVector d = FloatVector.fromMemorySegment(F, ds, i * 4, LE);
                 FloatVector g = FloatVector.fromMemorySegment(F, gs, i * 4, LE);
-                FloatVector sg = sigmoid(g);
+                FloatVector sg = VectorMath.sigmoid(g);
                 if (dgs != null) {
-                    // silu'(g) = sigmoid(g) * (1 + g * (1 - sigmoid(g)))
+                    // silu'(g) = VectorMath.sigmoid(g) * (1 + g * (1 - VectorMath.sigmoid(g)))
                     FloatVector u = FloatVector.fromMemorySegment(F, us, i * 4, LE);
                     FloatVector dsilu = sg.mul(g.mul(sg.neg().add(1f)).add(1f));
                     d.mul(u).mul(dsilu).intoMemorySegment(dgs, i * 4, LE);
@@ -63,7 +62,7 @@ final class CpuActivationKernels implements ActivationKernels {
             for (; i < e; i++) {
                 float d = ds.getAtIndex(FL, i);
                 float g = gs.getAtIndex(FL, i);
-                float sg = sigmoid(g);
+                float sg = VectorMath.sigmoid(g);
                 if (dgs != null) {
                     dgs.setAtIndex(FL, i, d * us.getAtIndex(FL, i) * (sg * (1f + g * (1f - sg))));
                 }
@@ -74,12 +73,4 @@ final class CpuActivationKernels implements ActivationKernels {
         });
     }
 
-    private static FloatVector sigmoid(FloatVector g) {
-        FloatVector one = FloatVector.broadcast(F, 1f);
-        return one.div(g.neg().lanewise(VectorOperators.EXP).add(one));
-    }
-
-    private static float sigmoid(float g) {
-        return (float) (1.0 / (1.0 + Math.exp(-g)));
-    }
 }

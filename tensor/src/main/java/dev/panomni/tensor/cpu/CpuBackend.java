@@ -6,6 +6,7 @@ import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ActivationKernels;
 import dev.panomni.tensor.ops.ArithKernels;
+import dev.panomni.tensor.ops.AttentionKernels;
 import dev.panomni.tensor.ops.EmbeddingKernels;
 import dev.panomni.tensor.ops.GradNormKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
@@ -43,6 +44,7 @@ public final class CpuBackend implements Backend {
         register(IndexingKernels.class, new CpuIndexingKernels());
         register(TopKKernels.class, new CpuTopKKernels());
         register(SelectionKernels.class, new CpuSelectionKernels());
+        register(AttentionKernels.class, new CpuAttentionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
