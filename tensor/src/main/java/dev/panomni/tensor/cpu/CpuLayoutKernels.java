@@ -66,9 +66,13 @@ final class CpuLayoutKernels implements LayoutKernels {
         long si = sStr.length == 0 ? 0 : sStr[sStr.length - 1];
         long di = dStr.length == 0 ? 0 : dStr[dStr.length - 1];
         boolean integral = !st.isFloating() && !dt.isFloating();
+        long eb = st.byteSize();
         CpuParallel.forRange(n, GRAIN, (from, to) -> StridedWalk.walk(shape, sStr, src.offset(), dStr, dst.offset(),
                 from, to, (out, oa, ob, len) -> {
-                    if (st == DType.F32 && dt == DType.BF16) {
+                    if (st == dt && si == 1 && di == 1) {
+                        // Same dtype, unit-stride run (narrowed windows of concat, slices): a block copy.
+                        MemorySegment.copy(ss, oa * eb, ds, ob * eb, len * eb);
+                    } else if (st == DType.F32 && dt == DType.BF16) {
                         for (long k = 0; k < len; k++) {
                             ds.setAtIndex(ValueLayout.JAVA_SHORT, ob + k * di,
                                     BFloat16.fromFloat(ss.getAtIndex(ValueLayout.JAVA_FLOAT, oa + k * si)));

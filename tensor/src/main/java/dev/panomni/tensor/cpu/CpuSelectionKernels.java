@@ -105,16 +105,27 @@ final class CpuSelectionKernels implements SelectionKernels {
             return;
         }
         long k = 0;
-        if (B != null && ci == 1 && (ai == 0 || ai == 1) && (bi == 0 || bi == 1)) {
-            IntVector aScalar = ai == 0 ? IntVector.broadcast(I, am.getAtIndex(ValueLayout.JAVA_INT, oa)) : null;
-            IntVector bScalar = bi == 0 ? IntVector.broadcast(I, bm.getAtIndex(ValueLayout.JAVA_INT, ob)) : null;
+        if (B != null && ci == 1) {
+            // One loop per operand form, so no vector value is chosen at run time (which would box it).
             long bound = len - len % I.length();
-            for (; k < bound; k += I.length()) {
-                VectorMask<Integer> m = ByteVector.fromMemorySegment(B, cm, oc + k, LE)
-                        .compare(VectorOperators.NE, (byte) 0).cast(I);
-                IntVector x = aScalar != null ? aScalar : IntVector.fromMemorySegment(I, am, (oa + k) * 4, LE);
-                IntVector y = bScalar != null ? bScalar : IntVector.fromMemorySegment(I, bm, (ob + k) * 4, LE);
-                y.blend(x, m).intoMemorySegment(om, (oo + k) * 4, LE);
+            if (ai == 1 && bi == 1) {
+                for (; k < bound; k += I.length()) {
+                    IntVector.fromMemorySegment(I, bm, (ob + k) * 4, LE)
+                            .blend(IntVector.fromMemorySegment(I, am, (oa + k) * 4, LE), mask(cm, oc + k))
+                            .intoMemorySegment(om, (oo + k) * 4, LE);
+                }
+            } else if (ai == 0 && bi == 1) {
+                IntVector x = IntVector.broadcast(I, am.getAtIndex(ValueLayout.JAVA_INT, oa));
+                for (; k < bound; k += I.length()) {
+                    IntVector.fromMemorySegment(I, bm, (ob + k) * 4, LE).blend(x, mask(cm, oc + k))
+                            .intoMemorySegment(om, (oo + k) * 4, LE);
+                }
+            } else if (ai == 1 && bi == 0) {
+                IntVector y = IntVector.broadcast(I, bm.getAtIndex(ValueLayout.JAVA_INT, ob));
+                for (; k < bound; k += I.length()) {
+                    y.blend(IntVector.fromMemorySegment(I, am, (oa + k) * 4, LE), mask(cm, oc + k))
+                            .intoMemorySegment(om, (oo + k) * 4, LE);
+                }
             }
         }
         for (; k < len; k++) {
@@ -123,6 +134,11 @@ final class CpuSelectionKernels implements SelectionKernels {
                     : bm.getAtIndex(ValueLayout.JAVA_INT, ob + k * bi);
             om.setAtIndex(ValueLayout.JAVA_INT, oo + k, v);
         }
+    }
+
+    /** Lanes where the condition bytes at {@code offset} are nonzero. */
+    private static VectorMask<Integer> mask(MemorySegment cm, long offset) {
+        return ByteVector.fromMemorySegment(B, cm, offset, LE).compare(VectorOperators.NE, (byte) 0).cast(I);
     }
 
     private static void runScalar(MemorySegment cm, long oc, long ci, MemorySegment am, long oa, long ai,

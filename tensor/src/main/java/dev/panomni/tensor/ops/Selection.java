@@ -6,7 +6,6 @@ import dev.panomni.tensor.Shapes;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.TensorOpException;
 import dev.panomni.tensor.autograd.Autograd;
-import dev.panomni.tensor.autograd.GradMode;
 import dev.panomni.tensor.autograd.Node;
 
 import java.util.Arrays;
