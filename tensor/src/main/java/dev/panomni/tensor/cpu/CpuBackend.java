@@ -6,6 +6,7 @@ import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
+import dev.panomni.tensor.ops.ReductionKernels;
 import dev.panomni.tensor.ops.UnaryKernels;
 
 import java.lang.foreign.MemorySegment;
@@ -27,6 +28,7 @@ public final class CpuBackend implements Backend {
         register(LayoutKernels.class, new CpuLayoutKernels());
         register(ArithKernels.class, new CpuArithKernels());
         register(UnaryKernels.class, new CpuUnaryKernels());
+        register(ReductionKernels.class, new CpuReductionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {

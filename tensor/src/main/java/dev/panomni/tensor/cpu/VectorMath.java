@@ -126,7 +126,8 @@ final class VectorMath {
      */
     static void requireContiguousF32(String kernel, Tensor... ts) {
         for (Tensor t : ts) {
-            if (t != null && (t.dtype() != DType.F32 || !t.isContiguous())) {
+            // (Tensor.isContiguous is false for some empty shapes, such as [3, 0]; nothing is read from those.)
+            if (t != null && (t.dtype() != DType.F32 || !t.isContiguous() && t.numel() != 0)) {
                 throw new IllegalStateException(kernel + ": CPU kernel needs contiguous F32 tensors, got "
                         + t.describe() + " with strides " + Arrays.toString(t.strides()));
             }
