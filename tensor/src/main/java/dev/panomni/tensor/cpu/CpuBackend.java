@@ -16,6 +16,8 @@ import dev.panomni.tensor.ops.RotaryKernels;
 import dev.panomni.tensor.ops.IndexingKernels;
 import dev.panomni.tensor.ops.SelectionKernels;
 import dev.panomni.tensor.ops.TopKKernels;
+import dev.panomni.tensor.ops.ReductionKernels;
+import dev.panomni.tensor.ops.UnaryKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -45,6 +47,8 @@ public final class CpuBackend implements Backend {
         register(TopKKernels.class, new CpuTopKKernels());
         register(SelectionKernels.class, new CpuSelectionKernels());
         register(AttentionKernels.class, new CpuAttentionKernels());
+        register(UnaryKernels.class, new CpuUnaryKernels());
+        register(ReductionKernels.class, new CpuReductionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
