@@ -7,7 +7,7 @@ import java.util.List;
  *
  * @param files              JSONL inputs mixed by weight; empty selects the built-in demonstration dataset
  * @param format             what each line holds (plain text or chat messages)
- * @param tokenizer          {@code byte} (byte-level, 261 ids), a tokenizer.json path, or null for the
+ * @param tokenizer          {@code byte} (byte-level, 260 ids), a tokenizer.json path, or null for the
  *                           model's own ({@code model.hf_path}), byte-level when the model has none
  * @param seqLen             token budget of one packed sequence (documents longer than this are
  *                           truncated or split, see {@code overlong})

@@ -11,10 +11,10 @@ public final class ModelPresets {
     private static final Map<ModelFamily, Map<String, ModelDims>> PRESETS = new LinkedHashMap<>();
 
     static {
-        // The demonstration model: byte-level vocabulary (256 bytes + 5 special tokens).
-        put(ModelFamily.TINY, "demo", ModelDims.dense(261, 128, 4, 4, 2, 32, 384, 512, 10_000, 1e-6, true));
-        put(ModelFamily.TINY, "micro", ModelDims.dense(261, 64, 2, 2, 1, 32, 192, 256, 10_000, 1e-6, true));
-        put(ModelFamily.TINY, "small", ModelDims.dense(261, 256, 6, 8, 4, 32, 768, 1024, 10_000, 1e-6, true));
+        // The demonstration models: the byte-level vocabulary (256 bytes + 4 special tokens, ByteTokenizer).
+        put(ModelFamily.TINY, "demo", ModelDims.dense(260, 128, 4, 4, 2, 32, 384, 512, 10_000, 1e-6, true));
+        put(ModelFamily.TINY, "micro", ModelDims.dense(260, 64, 2, 2, 1, 32, 192, 256, 10_000, 1e-6, true));
+        put(ModelFamily.TINY, "small", ModelDims.dense(260, 256, 6, 8, 4, 32, 768, 1024, 10_000, 1e-6, true));
 
         put(ModelFamily.QWEN3, "0.6b", ModelDims.dense(151_936, 1024, 28, 16, 8, 128, 3072, 40_960, 1e6, 1e-6, true));
         put(ModelFamily.QWEN3, "1.7b", ModelDims.dense(151_936, 2048, 28, 16, 8, 128, 6144, 40_960, 1e6, 1e-6, true));
