@@ -30,7 +30,6 @@ import java.util.concurrent.Executors;
 public final class KeyValueStore implements AutoCloseable {
     private final ServerSocket server;
     private final ExecutorService serverThreads;
-    private final Map<String, byte[]> data = new HashMap<>();
     private final Socket socket;
     private final BufferedReader in;
     private final PrintWriter out;
@@ -53,12 +52,12 @@ public final class KeyValueStore implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        KeyValueStore[] self = new KeyValueStore[1];
+        Map<String, byte[]> data = new HashMap<>();
         threads.submit(() -> {
             while (!ss.isClosed()) {
                 try {
                     Socket c = ss.accept();
-                    threads.submit(() -> self[0].serveClient(c));
+                    threads.submit(() -> serveClient(c, data));
                 } catch (IOException e) {
                     return;
                 }
@@ -66,8 +65,7 @@ public final class KeyValueStore implements AutoCloseable {
         });
         Socket s = new Socket();
         s.connect(new InetSocketAddress(InetAddress.getByName(host), ss.getLocalPort()), 10_000);
-        self[0] = new KeyValueStore(ss, threads, s);
-        return self[0];
+        return new KeyValueStore(ss, threads, s);
     }
 
     /** Connects to the store at host:port, retrying until {@code timeout} (the server may start later). */
@@ -136,7 +134,7 @@ public final class KeyValueStore implements AutoCloseable {
         return r;
     }
 
-    private void serveClient(Socket c) {
+    private static void serveClient(Socket c, Map<String, byte[]> data) {
         try (c; BufferedReader r = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8));
              PrintWriter w = new PrintWriter(new OutputStreamWriter(c.getOutputStream(), StandardCharsets.UTF_8), true)) {
             String line;

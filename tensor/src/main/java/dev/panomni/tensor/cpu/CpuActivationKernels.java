@@ -27,11 +27,11 @@ final class CpuActivationKernels implements ActivationKernels {
             for (; i <= e - L; i += L) {
                 FloatVector g = FloatVector.fromMemorySegment(F, gs, i * 4, LE);
                 FloatVector u = FloatVector.fromMemorySegment(F, us, i * 4, LE);
-                g.mul(VectorMath.sigmoid(g)).mul(u).intoMemorySegment(os, i * 4, LE);
+                g.mul(VectorExp.sigmoid(g)).mul(u).intoMemorySegment(os, i * 4, LE);
             }
             for (; i < e; i++) {
                 float g = gs.getAtIndex(FL, i);
-                os.setAtIndex(FL, i, g * VectorMath.sigmoid(g) * us.getAtIndex(FL, i));
+                os.setAtIndex(FL, i, g * VectorExp.sigmoid(g) * us.getAtIndex(FL, i));
             }
         });
     }
@@ -48,9 +48,9 @@ final class CpuActivationKernels implements ActivationKernels {
             for (; i <= e - L; i += L) {
                 FloatVector d = FloatVector.fromMemorySegment(F, ds, i * 4, LE);
                 FloatVector g = FloatVector.fromMemorySegment(F, gs, i * 4, LE);
-                FloatVector sg = VectorMath.sigmoid(g);
+                FloatVector sg = VectorExp.sigmoid(g);
                 if (dgs != null) {
-                    // silu'(g) = VectorMath.sigmoid(g) * (1 + g * (1 - VectorMath.sigmoid(g)))
+                    // silu'(g) = VectorExp.sigmoid(g) * (1 + g * (1 - VectorExp.sigmoid(g)))
                     FloatVector u = FloatVector.fromMemorySegment(F, us, i * 4, LE);
                     FloatVector dsilu = sg.mul(g.mul(sg.neg().add(1f)).add(1f));
                     d.mul(u).mul(dsilu).intoMemorySegment(dgs, i * 4, LE);
@@ -62,7 +62,7 @@ final class CpuActivationKernels implements ActivationKernels {
             for (; i < e; i++) {
                 float d = ds.getAtIndex(FL, i);
                 float g = gs.getAtIndex(FL, i);
-                float sg = VectorMath.sigmoid(g);
+                float sg = VectorExp.sigmoid(g);
                 if (dgs != null) {
                     dgs.setAtIndex(FL, i, d * us.getAtIndex(FL, i) * (sg * (1f + g * (1f - sg))));
                 }

@@ -102,12 +102,12 @@ final class CpuAttentionKernels implements AttentionKernels {
                 }
                 FloatVector sum = FloatVector.zero(F);
                 for (int c = 0; c < nvK * L; c += L) {
-                    FloatVector p = VectorMath.exp(FloatVector.fromArray(F, w.s, row + c).sub(mNew));
+                    FloatVector p = VectorExp.exp(FloatVector.fromArray(F, w.s, row + c).sub(mNew));
                     p.intoArray(w.s, row + c);
                     sum = sum.add(p);
                 }
-                float alpha = VectorMath.exp(m[r] - mNew);
-                l[r] = l[r] * alpha + VectorMath.sum(sum);
+                float alpha = VectorExp.exp(m[r] - mNew);
+                l[r] = l[r] * alpha + VectorExp.sum(sum);
                 m[r] = mNew;
                 if (alpha != 1f) {
                     int o = r * dp;
@@ -262,12 +262,12 @@ final class CpuAttentionKernels implements AttentionKernels {
             int c = 0;
             int vecEnd = Math.max(valid, 0) / L * L;
             for (; c < vecEnd; c += L) {
-                FloatVector p = VectorMath.exp(FloatVector.fromArray(F, w.s, row + c).sub(lse));
+                FloatVector p = VectorExp.exp(FloatVector.fromArray(F, w.s, row + c).sub(lse));
                 p.intoArray(w.s, row + c);
                 p.mul(FloatVector.fromArray(F, w.ds, row + c).sub(dl)).intoArray(w.ds, row + c);
             }
             for (; c < valid; c++) {
-                float p = VectorMath.exp(w.s[row + c] - lse);
+                float p = VectorExp.exp(w.s[row + c] - lse);
                 w.s[row + c] = p;
                 w.ds[row + c] = p * (w.ds[row + c] - dl);
             }
@@ -293,7 +293,7 @@ final class CpuAttentionKernels implements AttentionKernels {
                         FloatVector y = FloatVector.fromMemorySegment(F, os, (base + e) * 4, LE);
                         acc = x.fma(y, acc);
                     }
-                    float s = VectorMath.sum(acc);
+                    float s = VectorExp.sum(acc);
                     for (; e < d; e++) {
                         s += dos.getAtIndex(FL, base + e) * os.getAtIndex(FL, base + e);
                     }

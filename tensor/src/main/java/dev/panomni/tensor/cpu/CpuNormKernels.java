@@ -189,8 +189,8 @@ final class CpuNormKernels implements NormKernels {
                             sg = sg.add(g);
                             sgx = g.fma(xh, sgx);
                         }
-                        float meanG = VectorMath.sum(sg);
-                        float meanGx = VectorMath.sum(sgx);
+                        float meanG = VectorExp.sum(sg);
+                        float meanGx = VectorExp.sum(sgx);
                         for (int k = i; k < d; k++) {
                             float g = dys.get(FL, base + k * 4L) * ws.getAtIndex(FL, k);
                             float xh = (xs.get(FL, base + k * 4L) - mu) * inv;
@@ -278,7 +278,7 @@ final class CpuNormKernels implements NormKernels {
         for (; i <= d - L; i += L) {
             acc = acc.add(FloatVector.fromMemorySegment(F, s, base + i * 4L, LE));
         }
-        float t = VectorMath.sum(acc);
+        float t = VectorExp.sum(acc);
         for (; i < d; i++) {
             t += s.get(FL, base + i * 4L);
         }
@@ -292,7 +292,7 @@ final class CpuNormKernels implements NormKernels {
             FloatVector v = FloatVector.fromMemorySegment(F, s, base + i * 4L, LE);
             acc = v.fma(v, acc);
         }
-        float t = VectorMath.sum(acc);
+        float t = VectorExp.sum(acc);
         for (; i < d; i++) {
             float v = s.get(FL, base + i * 4L);
             t += v * v;
@@ -307,7 +307,7 @@ final class CpuNormKernels implements NormKernels {
             FloatVector v = FloatVector.fromMemorySegment(F, s, base + i * 4L, LE).sub(mu);
             acc = v.fma(v, acc);
         }
-        float t = VectorMath.sum(acc);
+        float t = VectorExp.sum(acc);
         for (; i < d; i++) {
             float v = s.get(FL, base + i * 4L) - mu;
             t += v * v;
@@ -325,7 +325,7 @@ final class CpuNormKernels implements NormKernels {
             FloatVector wv = FloatVector.fromMemorySegment(F, w, i * 4L, LE);
             acc = av.mul(wv).fma(bv, acc);
         }
-        float t = VectorMath.sum(acc);
+        float t = VectorExp.sum(acc);
         for (; i < d; i++) {
             t += a.get(FL, base + i * 4L) * b.get(FL, base + i * 4L) * w.getAtIndex(FL, i);
         }

@@ -1,54 +1,31 @@
 package dev.panomni.tensor.cpu;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Tensor;
 import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/**
- * Math on float vectors that gives the same bits however the code runs. The Vector API's own
- * {@code EXP} is an intrinsic (SVML) once compiled but {@code Math.exp} while interpreted, and its
- * {@code reduceLanes(ADD)} may reorder the sum, so results could change as the JIT warms up. Here
- * exp is built from IEEE operations that every tier computes identically (add, mul, fma, bit
- * shifts), and horizontal sums run in lane order. The scalar forms use the same operations, so a
- * loop's scalar tail agrees with its vector body.
- */
-final class VectorMath {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-
-    // Cephes expf: exp(x) = 2^n * exp(r), x = n ln2 + r, |r| <= ln2 / 2, ln2 split in two for accuracy.
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float LN2_HI = 0.693359375f;
-    private static final float LN2_LO = -2.12194440e-4f;
-    private static final float P0 = 1.9875691500e-4f;
-    private static final float P1 = 1.3981999507e-3f;
-    private static final float P2 = 8.3334519073e-3f;
-    private static final float P3 = 4.1665795894e-2f;
-    private static final float P4 = 1.6666665459e-1f;
-    private static final float P5 = 5.0000001201e-1f;
-    /** Below this the result is flushed to 0 (e^-86.9 is 1.8e-38, just above the smallest normal float). */
-    private static final float LO = -86.9f;
-    /** Above this exp overflows: the result is infinity. */
-    private static final float HI = 88.72283f;
-    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer, held in the low mantissa bits. */
-    private static final float ROUND = 12582912f;
-    private static final int ROUND_BITS = 0x4B400000;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+
+/**
  * Vector building blocks shared by the CPU math kernels: the error function and the Gaussian CDF
  * (the Vector API has neither), and row reductions (max, sums accumulated in float64) over F32
  * runs in memory.
  *
  * <p>Every loop here reads the tail of a run with a masked vector, so an element's result never
  * depends on where a run starts or ends: results are the same for any split over threads.
+ */
+final class VectorMath {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
     static final ByteOrder LE = ByteOrder.nativeOrder();
     static final int L = F.length();
+
     /*
      * erf(x), two pieces, coefficients fitted for this class (weighted minimax by Lawson's algorithm
      * against mpmath, then rounded to float; measured max error 1.1 ulp, 8.3e-8 relative, over all
@@ -76,6 +53,7 @@ import java.util.Arrays;
     private static final float Q6 = -0x1.35b47cp-11f;
     private static final float Q7 = 0x1.7c7648p-15f;
     private static final float Q8 = -0x1.ae2a5ep-20f;
+
     static final float SQRT1_2 = (float) (1 / Math.sqrt(2));
     /** 1 / sqrt(2 pi), the Gaussian density at 0. */
     static final float INV_SQRT_2PI = (float) (1 / Math.sqrt(2 * Math.PI));
@@ -83,69 +61,6 @@ import java.util.Arrays;
     private VectorMath() {
     }
 
-    /** e^x per lane (about 2 ulp), 0 below -87.3, infinity above 88.7, NaN for NaN. */
-    static FloatVector exp(FloatVector x) {
-        VectorMask<Float> under = x.lt(LO);
-        VectorMask<Float> over = x.compare(VectorOperators.GT, HI);
-        FloatVector xc = x.max(LO).min(HI);
-        FloatVector t = xc.fma(LOG2E, ROUND);
-        FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), xc);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector p = r.fma(P0, P1);
-        p = p.fma(r, FloatVector.broadcast(F, P2));
-        p = p.fma(r, FloatVector.broadcast(F, P3));
-        p = p.fma(r, FloatVector.broadcast(F, P4));
-        p = p.fma(r, FloatVector.broadcast(F, P5));
-        FloatVector y = p.fma(r.mul(r), r).add(1f);
-        // 2^n as 2^(n-1) * 2, so n = 128 (x near HI) still has a finite biased exponent.
-        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(ROUND_BITS - 126).lanewise(VectorOperators.LSHL, 23);
-        FloatVector result = y.mul(bits.reinterpretAsFloats()).mul(2f);
-        return result.blend(0f, under).blend(Float.POSITIVE_INFINITY, over);
-    }
-
-    /** The scalar form of {@link #exp(FloatVector)}, bit for bit. */
-    static float exp(float x) {
-        if (x < LO) {
-            return 0f;
-        }
-        if (x > HI) {
-            return Float.POSITIVE_INFINITY;
-        }
-        float xc = x;
-        float t = Math.fma(xc, LOG2E, ROUND);
-        float n = t - ROUND;
-        float r = Math.fma(n, -LN2_HI, xc);
-        r = Math.fma(n, -LN2_LO, r);
-        float p = Math.fma(r, P0, P1);
-        p = Math.fma(p, r, P2);
-        p = Math.fma(p, r, P3);
-        p = Math.fma(p, r, P4);
-        p = Math.fma(p, r, P5);
-        float y = Math.fma(p, r * r, r) + 1f;
-        int bits = (Float.floatToRawIntBits(t) - (ROUND_BITS - 126)) << 23;
-        return y * Float.intBitsToFloat(bits) * 2f;
-    }
-
-    /** {@code 1 / (1 + e^-x)} per lane. */
-    static FloatVector sigmoid(FloatVector x) {
-        FloatVector one = FloatVector.broadcast(F, 1f);
-        return one.div(exp(x.neg()).add(one));
-    }
-
-    /** The scalar form of {@link #sigmoid(FloatVector)}. */
-    static float sigmoid(float x) {
-        return 1f / (exp(-x) + 1f);
-    }
-
-    /** The lanes of {@code v} added in lane order. */
-    static float sum(FloatVector v) {
-        float[] lanes = v.toArray();
-        float s = 0f;
-        for (float f : lanes) {
-            s += f;
-        }
-        return s;
     /** {@code x + x * P(x^2)}: erf on |x| < {@link #ERF_SPLIT}. */
     private static FloatVector erfSmall(FloatVector x) {
         FloatVector s = x.mul(x);
@@ -156,6 +71,8 @@ import java.util.Arrays;
         p = p.fma(s, FloatVector.broadcast(F, P1));
         p = p.fma(s, FloatVector.broadcast(F, P0));
         return p.fma(x, x);
+    }
+
     /** {@code exp(-Q(min(a, 4)))} = erfc(a) for a in [{@link #ERF_SPLIT}, 4]; a is |x|. */
     private static FloatVector erfcLarge(FloatVector a) {
         FloatVector t = a.min(ERF_CLAMP);
@@ -169,6 +86,8 @@ import java.util.Arrays;
         q = q.fma(t, FloatVector.broadcast(F, Q1));
         q = q.fma(t, FloatVector.broadcast(F, Q0));
         return q.neg().lanewise(VectorOperators.EXP);
+    }
+
     /** erf(x) lanewise, to about 1 ulp (see the fit above); NaN stays NaN, erf(+-inf) = +-1. */
     static FloatVector erf(FloatVector x) {
         FloatVector a = x.abs();
@@ -176,6 +95,8 @@ import java.util.Arrays;
         FloatVector large = FloatVector.broadcast(F, 1f).sub(erfcLarge(a));
         large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         return small.blend(large, a.compare(VectorOperators.GE, ERF_SPLIT));
+    }
+
     /**
      * The standard normal CDF {@code Phi(x) = (1 + erf(x / sqrt 2)) / 2} lanewise, accurate in
      * relative terms in the left tail too (it is 0 below x = -4 sqrt 2, where it is under 8e-9).
@@ -190,10 +111,15 @@ import java.util.Arrays;
                 .blend(tail, z.compare(VectorOperators.LT, 0f))
                 .blend(0f, z.compare(VectorOperators.LT, -ERF_CLAMP));
         return small.blend(large, a.compare(VectorOperators.GE, ERF_SPLIT));
+    }
+
     /** The standard normal density {@code exp(-x^2 / 2) / sqrt(2 pi)} lanewise. */
     static FloatVector gaussianPdf(FloatVector x) {
         return x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
+    }
+
     // ------------------------------------------------------------------ memory access
+
     /**
      * Guards the kernels' contract: the op front ends hand CPU math kernels contiguous F32 tensors
      * (they widen BF16 and F16); anything else is a bug in the caller, not bad user input.
@@ -205,22 +131,35 @@ import java.util.Arrays;
                 throw new IllegalStateException(kernel + ": CPU kernel needs contiguous F32 tensors, got "
                         + t.describe() + " with strides " + Arrays.toString(t.strides()));
             }
+        }
+    }
+
     /** Lanes of the run [k, end) starting at element k: all lanes, or a tail mask. */
     static VectorMask<Float> mask(long k, long end) {
         return k + L <= end ? F.maskAll(true) : F.indexInRange(k, end);
+    }
+
     /** F32 elements at element offset {@code index}; lanes off the mask read as 0. */
     static FloatVector load(MemorySegment seg, long index, VectorMask<Float> m) {
         return FloatVector.fromMemorySegment(F, seg, index * 4, LE, m);
+    }
+
     static void store(FloatVector v, MemorySegment seg, long index, VectorMask<Float> m) {
         v.intoMemorySegment(seg, index * 4, LE, m);
+    }
+
     // ------------------------------------------------------------------ row reductions
+
     /** The largest of {@code n >= 1} F32 elements from element {@code off}; NaN if any is NaN. */
     static float max(MemorySegment seg, long off, long n) {
         FloatVector acc = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         for (long k = 0; k < n; k += L) {
             VectorMask<Float> m = mask(k, n);
             acc = acc.lanewise(VectorOperators.MAX, load(seg, off + k, m), m);
+        }
         return acc.reduceLanes(VectorOperators.MAX);
+    }
+
     /** Sum of {@code n} F32 elements, accumulated in float64 in a fixed order. */
     static double sum(MemorySegment seg, long off, long n) {
         DoubleVector a0 = DoubleVector.zero(D);
@@ -229,7 +168,10 @@ import java.util.Arrays;
             FloatVector v = load(seg, off + k, mask(k, n));
             a0 = a0.add(v.convertShape(VectorOperators.F2D, D, 0));
             a1 = a1.add(v.convertShape(VectorOperators.F2D, D, 1));
+        }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
     /** {@code sum_i exp(x_i - shift)} over {@code n} F32 elements, accumulated in float64. */
     static double sumExp(MemorySegment seg, long off, long n, float shift) {
         DoubleVector a0 = DoubleVector.zero(D);
@@ -239,7 +181,10 @@ import java.util.Arrays;
             FloatVector e = load(seg, off + k, m).sub(shift).lanewise(VectorOperators.EXP).blend(0f, m.not());
             a0 = a0.add(e.convertShape(VectorOperators.F2D, D, 0));
             a1 = a1.add(e.convertShape(VectorOperators.F2D, D, 1));
+        }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
     /**
      * Writes {@code exp(x_i - shift)} for {@code n} F32 elements from {@code src} to {@code dst}
      * (which may be the same memory) and returns their sum, accumulated in float64.
@@ -253,7 +198,10 @@ import java.util.Arrays;
             store(e, dst, dstOff + k, m);
             a0 = a0.add(e.convertShape(VectorOperators.F2D, D, 0));
             a1 = a1.add(e.convertShape(VectorOperators.F2D, D, 1));
+        }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
     /** {@code sum_i a_i * b_i} over {@code n} F32 elements, accumulated in float64. */
     static double dot(MemorySegment a, long aOff, MemorySegment b, long bOff, long n) {
         DoubleVector a0 = DoubleVector.zero(D);
@@ -263,6 +211,7 @@ import java.util.Arrays;
             FloatVector p = load(a, aOff + k, m).mul(load(b, bOff + k, m));
             a0 = a0.add(p.convertShape(VectorOperators.F2D, D, 0));
             a1 = a1.add(p.convertShape(VectorOperators.F2D, D, 1));
+        }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 }
