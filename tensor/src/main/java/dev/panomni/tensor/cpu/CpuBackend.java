@@ -7,6 +7,7 @@ import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
 import dev.panomni.tensor.ops.ReductionKernels;
+import dev.panomni.tensor.ops.SoftmaxKernels;
 import dev.panomni.tensor.ops.UnaryKernels;
 
 import java.lang.foreign.MemorySegment;
@@ -29,6 +30,7 @@ public final class CpuBackend implements Backend {
         register(ArithKernels.class, new CpuArithKernels());
         register(UnaryKernels.class, new CpuUnaryKernels());
         register(ReductionKernels.class, new CpuReductionKernels());
+        register(SoftmaxKernels.class, new CpuSoftmaxKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
