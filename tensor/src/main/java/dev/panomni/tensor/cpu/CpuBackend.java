@@ -6,6 +6,7 @@ import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
+import dev.panomni.tensor.ops.LossKernels;
 import dev.panomni.tensor.ops.ReductionKernels;
 import dev.panomni.tensor.ops.SoftmaxKernels;
 import dev.panomni.tensor.ops.UnaryKernels;
@@ -31,6 +32,7 @@ public final class CpuBackend implements Backend {
         register(UnaryKernels.class, new CpuUnaryKernels());
         register(ReductionKernels.class, new CpuReductionKernels());
         register(SoftmaxKernels.class, new CpuSoftmaxKernels());
+        register(LossKernels.class, new CpuLossKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
