@@ -16,7 +16,9 @@ import dev.panomni.tensor.ops.RotaryKernels;
 import dev.panomni.tensor.ops.IndexingKernels;
 import dev.panomni.tensor.ops.SelectionKernels;
 import dev.panomni.tensor.ops.TopKKernels;
+import dev.panomni.tensor.ops.LossKernels;
 import dev.panomni.tensor.ops.ReductionKernels;
+import dev.panomni.tensor.ops.SoftmaxKernels;
 import dev.panomni.tensor.ops.UnaryKernels;
 
 import java.lang.foreign.MemorySegment;
@@ -49,6 +51,8 @@ public final class CpuBackend implements Backend {
         register(AttentionKernels.class, new CpuAttentionKernels());
         register(UnaryKernels.class, new CpuUnaryKernels());
         register(ReductionKernels.class, new CpuReductionKernels());
+        register(SoftmaxKernels.class, new CpuSoftmaxKernels());
+        register(LossKernels.class, new CpuLossKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {

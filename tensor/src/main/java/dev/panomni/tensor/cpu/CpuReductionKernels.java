@@ -218,7 +218,14 @@ final class CpuReductionKernels implements ReductionKernels {
                 Arrays.fill(acc, 0.0);
                 long base = xo + offset(o, g.keptSize, g.keptStride, nk - 1) + c0;
                 long r1 = Math.min(rows, (rc + 1) * rowsPer);
-                for (long r = rc * rowsPer; r < r1; r++) {
+                long r = rc * rowsPer;
+                for (; r + 4 <= r1; r += 4) {
+                    addRows(xs, base + offset(r, g.redSize, g.redStride, nr),
+                            base + offset(r + 1, g.redSize, g.redStride, nr),
+                            base + offset(r + 2, g.redSize, g.redStride, nr),
+                            base + offset(r + 3, g.redSize, g.redStride, nr), acc, width);
+                }
+                for (; r < r1; r++) {
                     addRow(xs, base + offset(r, g.redSize, g.redStride, nr), acc, width);
                 }
                 if (partial == null) {
@@ -244,6 +251,33 @@ final class CpuReductionKernels implements ReductionKernels {
                     os.setAtIndex(ValueLayout.JAVA_FLOAT, oo + o * cols + c0 + j, (float) (a * scale));
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #addRow} for four rows, adding them to acc in row order (the same float64 additions
+     * as four calls) while acc stays in registers.
+     */
+    private static void addRows(MemorySegment xs, long at0, long at1, long at2, long at3, double[] acc, int width) {
+        int half = D.length();
+        for (int j = 0; j < width; j += L) {
+            VectorMask<Float> m = mask(j, width);
+            FloatVector v0 = load(xs, at0 + j, m);
+            FloatVector v1 = load(xs, at1 + j, m);
+            FloatVector v2 = load(xs, at2 + j, m);
+            FloatVector v3 = load(xs, at3 + j, m);
+            DoubleVector lo = DoubleVector.fromArray(D, acc, j)
+                    .add(v0.convertShape(VectorOperators.F2D, D, 0))
+                    .add(v1.convertShape(VectorOperators.F2D, D, 0))
+                    .add(v2.convertShape(VectorOperators.F2D, D, 0))
+                    .add(v3.convertShape(VectorOperators.F2D, D, 0));
+            DoubleVector hi = DoubleVector.fromArray(D, acc, j + half)
+                    .add(v0.convertShape(VectorOperators.F2D, D, 1))
+                    .add(v1.convertShape(VectorOperators.F2D, D, 1))
+                    .add(v2.convertShape(VectorOperators.F2D, D, 1))
+                    .add(v3.convertShape(VectorOperators.F2D, D, 1));
+            lo.intoArray(acc, j);
+            hi.intoArray(acc, j + half);
         }
     }
 

@@ -7,6 +7,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import static dev.panomni.tensor.cpu.VectorMath.L;
 import static dev.panomni.tensor.cpu.VectorMath.load;
@@ -14,9 +15,10 @@ import static dev.panomni.tensor.cpu.VectorMath.mask;
 import static dev.panomni.tensor.cpu.VectorMath.store;
 
 /**
- * CPU elementwise math on F32, vectorized. Each op has its own loop with the function written
- * inline: a vector passed through a call that the JIT does not inline is boxed on the heap, which
- * costs more than the math, so the op dispatch stays outside the loops.
+ * CPU elementwise math on F32, vectorized. Each op has its own loop method with the function
+ * written inline, and the op dispatch stays outside the loops: the JIT then compiles and profiles
+ * each loop on its own (one loop shared by all ops, behind a switch, ran 5 to 30 times slower
+ * once several ops had run, as vectors got boxed across calls the JIT gave up inlining).
  */
 final class CpuUnaryKernels implements UnaryKernels {
     private static final long GRAIN = 1 << 13;
@@ -46,234 +48,328 @@ final class CpuUnaryKernels implements UnaryKernels {
         CpuParallel.forRange(gradIn.numel(), GRAIN, (s, e) -> backwardRange(op, exponent, ss, so, gs, go, is, io, s, e));
     }
 
-    private static void forwardRange(UnaryOp op, double exponent, MemorySegment xs, long xo, MemorySegment ys, long yo,
+    private static void forwardRange(UnaryOp op, double p, MemorySegment xs, long xo, MemorySegment ys, long yo,
                                      long s, long e) {
         switch (op) {
-            case EXP -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(xs, xo + k, m).lanewise(VectorOperators.EXP), ys, yo + k, m);
-                }
-            }
-            case LOG -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(xs, xo + k, m).lanewise(VectorOperators.LOG), ys, yo + k, m);
-                }
-            }
-            case SQRT -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(xs, xo + k, m).sqrt(), ys, yo + k, m);
-                }
-            }
-            case RSQRT -> {
-                FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(one.div(load(xs, xo + k, m).sqrt()), ys, yo + k, m);
-                }
-            }
-            case TANH -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(xs, xo + k, m).lanewise(VectorOperators.TANH), ys, yo + k, m);
-                }
-            }
-            case SIGMOID -> {
-                FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(xs, xo + k, m);
-                    store(one.div(x.neg().lanewise(VectorOperators.EXP).add(1f)), ys, yo + k, m);
-                }
-            }
-            case SILU -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(xs, xo + k, m);
-                    store(x.div(x.neg().lanewise(VectorOperators.EXP).add(1f)), ys, yo + k, m);
-                }
-            }
-            case GELU_TANH -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(xs, xo + k, m);
-                    FloatVector u = x.mul(x).fma(x.mul(GELU_C), x).mul(GELU_K);
-                    FloatVector t = u.lanewise(VectorOperators.TANH);
-                    store(x.mul(0.5f).mul(t.add(1f)), ys, yo + k, m);
-                }
-            }
-            case GELU_ERF -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(xs, xo + k, m);
-                    store(x.mul(VectorMath.gaussianCdf(x)), ys, yo + k, m);
-                }
-            }
-            case SQUARE -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(xs, xo + k, m);
-                    store(x.mul(x), ys, yo + k, m);
-                }
-            }
-            case POW -> powRange(exponent, xs, xo, ys, yo, s, e);
-            case ABS -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(xs, xo + k, m).abs(), ys, yo + k, m);
+            case EXP -> exp(xs, xo, ys, yo, s, e);
+            case LOG -> log(xs, xo, ys, yo, s, e);
+            case SQRT -> sqrt(xs, xo, ys, yo, s, e);
+            case RSQRT -> rsqrt(xs, xo, ys, yo, s, e);
+            case TANH -> tanh(xs, xo, ys, yo, s, e);
+            case SIGMOID -> sigmoid(xs, xo, ys, yo, s, e);
+            case SILU -> silu(xs, xo, ys, yo, s, e);
+            case GELU_TANH -> geluTanh(xs, xo, ys, yo, s, e);
+            case GELU_ERF -> geluErf(xs, xo, ys, yo, s, e);
+            case SQUARE -> square(xs, xo, ys, yo, s, e);
+            case ABS -> abs(xs, xo, ys, yo, s, e);
+            case POW -> {
+                // exact shortcuts for the exponents models use
+                if (p == 2) {
+                    square(xs, xo, ys, yo, s, e);
+                } else if (p == 1) {
+                    MemorySegment.copy(xs, (xo + s) * 4, ys, (yo + s) * 4, (e - s) * 4);
+                } else if (p == 0) {
+                    for (long k = s; k < e; k++) {
+                        ys.setAtIndex(ValueLayout.JAVA_FLOAT, yo + k, 1f);
+                    }
+                } else if (p == 0.5) {
+                    sqrt(xs, xo, ys, yo, s, e);
+                } else if (p == -0.5) {
+                    rsqrt(xs, xo, ys, yo, s, e);
+                } else if (p == -1) {
+                    reciprocal(xs, xo, ys, yo, s, e);
+                } else {
+                    pow(xs, xo, ys, yo, s, e, (float) p);
                 }
             }
         }
     }
 
-    /** x^p, with exact shortcuts for the exponents models use (2, 1, 0.5, -0.5, -1, 0). */
-    private static void powRange(double p, MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
-        float pf = (float) p;
+    private static void exp(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(x.lanewise(VectorOperators.EXP), ys, yo + k, m);
+        }
+    }
+
+    private static void log(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(x.lanewise(VectorOperators.LOG), ys, yo + k, m);
+        }
+    }
+
+    private static void sqrt(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(x.sqrt(), ys, yo + k, m);
+        }
+    }
+
+    private static void rsqrt(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
         FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
         for (long k = s; k < e; k += L) {
             VectorMask<Float> m = mask(k, e);
             FloatVector x = load(xs, xo + k, m);
-            FloatVector y;
-            if (p == 2) {
-                y = x.mul(x);
-            } else if (p == 1) {
-                y = x;
-            } else if (p == 0) {
-                y = one;
-            } else if (p == 0.5) {
-                y = x.sqrt();
-            } else if (p == -0.5) {
-                y = one.div(x.sqrt());
-            } else if (p == -1) {
-                y = one.div(x);
-            } else {
-                y = x.lanewise(VectorOperators.POW, pf);
-            }
-            store(y, ys, yo + k, m);
+            store(one.div(x.sqrt()), ys, yo + k, m);
         }
     }
 
-    private static void backwardRange(UnaryOp op, double exponent, MemorySegment ss, long so, MemorySegment gs, long go,
+    private static void reciprocal(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(one.div(x), ys, yo + k, m);
+        }
+    }
+
+    private static void tanh(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(x.lanewise(VectorOperators.TANH), ys, yo + k, m);
+        }
+    }
+
+    private static void sigmoid(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(one.div(x.neg().lanewise(VectorOperators.EXP).add(one)), ys, yo + k, m);
+        }
+    }
+
+    private static void silu(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(x.div(x.neg().lanewise(VectorOperators.EXP).add(one)), ys, yo + k, m);
+        }
+    }
+
+    private static void geluTanh(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            FloatVector u = x.mul(x).fma(x.mul(GELU_C), x).mul(GELU_K);
+            store(x.mul(0.5f).mul(u.lanewise(VectorOperators.TANH).add(one)), ys, yo + k, m);
+        }
+    }
+
+    private static void geluErf(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(x.mul(VectorMath.gaussianCdf(x)), ys, yo + k, m);
+        }
+    }
+
+    private static void square(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(x.mul(x), ys, yo + k, m);
+        }
+    }
+
+    private static void abs(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(x.abs(), ys, yo + k, m);
+        }
+    }
+
+    private static void pow(MemorySegment xs, long xo, MemorySegment ys, long yo, long s, long e, float p) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector x = load(xs, xo + k, m);
+            store(signedPow(x, p), ys, yo + k, m);
+        }
+    }
+
+    /**
+     * x^p as |x|^p with the sign rules of Math.pow applied after: the vector pow takes a slow path
+     * on negative bases (ten times slower), so it only ever sees |x|.
+     */
+    private static FloatVector signedPow(FloatVector x, float p) {
+        FloatVector r = x.abs().lanewise(VectorOperators.POW, p);
+        VectorMask<Float> negative = x.compare(VectorOperators.LT, 0f);
+        if (p != Math.rint(p)) {
+            return r.blend(Float.NaN, negative);
+        }
+        return Math.abs(p % 2) == 1 ? r.blend(r.neg(), negative) : r;
+    }
+
+    private static void backwardRange(UnaryOp op, double p, MemorySegment ss, long so, MemorySegment gs, long go,
                                       MemorySegment is, long io, long s, long e) {
         switch (op) {
-            case EXP -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(gs, go + k, m).mul(load(ss, so + k, m)), is, io + k, m);
-                }
-            }
-            case LOG -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(gs, go + k, m).div(load(ss, so + k, m)), is, io + k, m);
-                }
-            }
-            case SQRT -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(gs, go + k, m).mul(0.5f).div(load(ss, so + k, m)), is, io + k, m);
-                }
-            }
-            case RSQRT -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector y = load(ss, so + k, m);
-                    store(load(gs, go + k, m).mul(y.mul(y).mul(y).mul(-0.5f)), is, io + k, m);
-                }
-            }
-            case TANH -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector y = load(ss, so + k, m);
-                    FloatVector d = y.neg().fma(y, FloatVector.broadcast(VectorMath.F, 1f));
-                    store(load(gs, go + k, m).mul(d), is, io + k, m);
-                }
-            }
-            case SIGMOID -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector y = load(ss, so + k, m);
-                    FloatVector d = y.neg().add(1f).mul(y);
-                    store(load(gs, go + k, m).mul(d), is, io + k, m);
-                }
-            }
-            case SILU -> {
-                FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(ss, so + k, m);
-                    FloatVector sg = one.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-                    FloatVector d = sg.mul(one.sub(sg).fma(x, one));
-                    store(load(gs, go + k, m).mul(d), is, io + k, m);
-                }
-            }
-            case GELU_TANH -> {
-                FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(ss, so + k, m);
-                    FloatVector x2 = x.mul(x);
-                    FloatVector u = x2.fma(x.mul(GELU_C), x).mul(GELU_K);
-                    FloatVector t = u.lanewise(VectorOperators.TANH);
-                    // d/dx [x/2 (1 + t)] = (1 + t)/2 + x/2 (1 - t^2) K (1 + 3 C x^2)
-                    FloatVector du = x2.mul(3 * GELU_C).add(1f).mul(GELU_K);
-                    FloatVector sech2 = t.neg().fma(t, one);
-                    FloatVector d = x.mul(0.5f).mul(sech2).mul(du).add(t.add(1f).mul(0.5f));
-                    store(load(gs, go + k, m).mul(d), is, io + k, m);
-                }
-            }
-            case GELU_ERF -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(ss, so + k, m);
-                    FloatVector d = x.fma(VectorMath.gaussianPdf(x), VectorMath.gaussianCdf(x));
-                    store(load(gs, go + k, m).mul(d), is, io + k, m);
-                }
-            }
-            case SQUARE -> {
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    store(load(gs, go + k, m).mul(load(ss, so + k, m).mul(2f)), is, io + k, m);
-                }
-            }
-            case POW -> powBackwardRange(exponent, ss, so, gs, go, is, io, s, e);
-            case ABS -> {
-                FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
-                for (long k = s; k < e; k += L) {
-                    VectorMask<Float> m = mask(k, e);
-                    FloatVector x = load(ss, so + k, m);
-                    // sign(x): 0 at 0, NaN at NaN (blend order matters: NaN compares false to everything)
-                    FloatVector sign = one.blend(-1f, x.compare(VectorOperators.LT, 0f))
-                            .blend(0f, x.compare(VectorOperators.EQ, 0f))
-                            .blend(Float.NaN, x.test(VectorOperators.IS_NAN));
-                    store(load(gs, go + k, m).mul(sign), is, io + k, m);
+            case EXP -> expBackward(ss, so, gs, go, is, io, s, e);
+            case LOG -> logBackward(ss, so, gs, go, is, io, s, e);
+            case SQRT -> sqrtBackward(ss, so, gs, go, is, io, s, e);
+            case RSQRT -> rsqrtBackward(ss, so, gs, go, is, io, s, e);
+            case TANH -> tanhBackward(ss, so, gs, go, is, io, s, e);
+            case SIGMOID -> sigmoidBackward(ss, so, gs, go, is, io, s, e);
+            case SILU -> siluBackward(ss, so, gs, go, is, io, s, e);
+            case GELU_TANH -> geluTanhBackward(ss, so, gs, go, is, io, s, e);
+            case GELU_ERF -> geluErfBackward(ss, so, gs, go, is, io, s, e);
+            case SQUARE -> squareBackward(ss, so, gs, go, is, io, s, e);
+            case ABS -> absBackward(ss, so, gs, go, is, io, s, e);
+            case POW -> {
+                // d/dx x^0 = 0 even at x = 0, where p x^(p-1) would be 0 * inf
+                if (p == 0) {
+                    is.asSlice((io + s) * 4, (e - s) * 4).fill((byte) 0);
+                } else if (p == 1) {
+                    MemorySegment.copy(gs, (go + s) * 4, is, (io + s) * 4, (e - s) * 4);
+                } else if (p == 2) {
+                    squareBackward(ss, so, gs, go, is, io, s, e);
+                } else {
+                    powBackward(ss, so, gs, go, is, io, s, e, (float) p, (float) (p - 1));
                 }
             }
         }
     }
 
-    /** g * p * x^(p - 1); 0 for p = 0 (x^0 is constant even at x = 0). */
-    private static void powBackwardRange(double p, MemorySegment ss, long so, MemorySegment gs, long go,
-                                         MemorySegment is, long io, long s, long e) {
-        float pf = (float) p;
-        float pm1 = (float) (p - 1);
+    private static void expBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            store(g.mul(v), is, io + k, m);
+        }
+    }
+
+    private static void logBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            store(g.div(v), is, io + k, m);
+        }
+    }
+
+    private static void sqrtBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            store(g.mul(0.5f).div(v), is, io + k, m);
+        }
+    }
+
+    private static void rsqrtBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            store(g.mul(v.mul(v).mul(v).mul(-0.5f)), is, io + k, m);
+        }
+    }
+
+    private static void tanhBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            store(g.mul(v.neg().fma(v, one)), is, io + k, m);
+        }
+    }
+
+    private static void sigmoidBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            store(g.mul(one.sub(v).mul(v)), is, io + k, m);
+        }
+    }
+
+    private static void siluBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            FloatVector sg = one.div(v.neg().lanewise(VectorOperators.EXP).add(one));
+            // s (1 + x (1 - s))
+            store(g.mul(sg.mul(one.sub(sg).fma(v, one))), is, io + k, m);
+        }
+    }
+
+    private static void geluTanhBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            FloatVector x2 = v.mul(v);
+            FloatVector t = x2.fma(v.mul(GELU_C), v).mul(GELU_K).lanewise(VectorOperators.TANH);
+            // d/dx [x/2 (1 + t)] = (1 + t)/2 + x/2 (1 - t^2) K (1 + 3 C x^2)
+            FloatVector du = x2.mul(3 * GELU_C).add(one).mul(GELU_K);
+            FloatVector d = v.mul(0.5f).mul(t.neg().fma(t, one)).fma(du, t.add(one).mul(0.5f));
+            store(g.mul(d), is, io + k, m);
+        }
+    }
+
+    private static void geluErfBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            // Phi(x) + x phi(x)
+            store(g.mul(v.fma(VectorMath.gaussianPdf(v), VectorMath.gaussianCdf(v))), is, io + k, m);
+        }
+    }
+
+    private static void squareBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            store(g.mul(v.mul(2f)), is, io + k, m);
+        }
+    }
+
+    private static void absBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                 long s, long e) {
+        FloatVector one = FloatVector.broadcast(VectorMath.F, 1f);
+        for (long k = s; k < e; k += L) {
+            VectorMask<Float> m = mask(k, e);
+            FloatVector v = load(ss, so + k, m);
+            FloatVector g = load(gs, go + k, m);
+            // sign(x): 0 at 0, NaN at NaN (NaN compares false to everything, so it is set last)
+            FloatVector sign = one.blend(-1f, v.compare(VectorOperators.LT, 0f))
+                    .blend(0f, v.compare(VectorOperators.EQ, 0f))
+                    .blend(Float.NaN, v.test(VectorOperators.IS_NAN));
+            store(g.mul(sign), is, io + k, m);
+        }
+    }
+
+    private static void powBackward(MemorySegment ss, long so, MemorySegment gs, long go, MemorySegment is, long io,
+                                    long s, long e, float p, float pm1) {
         for (long k = s; k < e; k += L) {
             VectorMask<Float> m = mask(k, e);
             FloatVector x = load(ss, so + k, m);
-            FloatVector g = load(gs, go + k, m);
-            FloatVector d;
-            if (p == 0) {
-                d = FloatVector.zero(VectorMath.F);
-            } else if (p == 1) {
-                d = g;
-            } else if (p == 2) {
-                d = g.mul(x.mul(2f));
-            } else {
-                d = g.mul(x.lanewise(VectorOperators.POW, pm1).mul(pf));
-            }
-            store(d, is, io + k, m);
+            store(load(gs, go + k, m).mul(signedPow(x, pm1).mul(p)), is, io + k, m);
         }
     }
 }

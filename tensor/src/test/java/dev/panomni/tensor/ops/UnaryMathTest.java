@@ -156,6 +156,9 @@ class UnaryMathTest {
             assertEquals(inf, UnaryMath.rsqrt(zero).item());
             assertTrue(Float.isNaN(UnaryMath.pow(Tensor.of(new float[] {-2f}, 1), 0.5).item()));
             assertEquals(-8f, UnaryMath.pow(Tensor.of(new float[] {-2f}, 1), 3).item(), 1e-5f);
+            assertEquals(16f, UnaryMath.pow(Tensor.of(new float[] {-2f}, 1), 4).item(), 1e-5f);
+            assertEquals(-0.125f, UnaryMath.pow(Tensor.of(new float[] {-2f}, 1), -3).item(), 1e-8f);
+            assertEquals(1f, UnaryMath.exp(Tensor.scalar(0)).item());
 
             // d|x|/dx is taken as 0 at 0
             Tensor a = Tensor.of(new float[] {-2f, 0f, 3f}, 3).requiresGrad(true);
