@@ -211,6 +211,9 @@ public final class Tensor implements AutoCloseable {
 
     /** Row-major with no gaps (broadcast or transposed views are not). */
     public boolean isContiguous() {
+        if (numel() == 0) {
+            return true;
+        }
         long expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] != 1 && strides[i] != expected) {

@@ -8,6 +8,7 @@ import dev.panomni.tensor.ops.ActivationKernels;
 import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.AttentionKernels;
 import dev.panomni.tensor.ops.EmbeddingKernels;
+import dev.panomni.tensor.ops.GroupedGemmKernels;
 import dev.panomni.tensor.ops.GradNormKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
 import dev.panomni.tensor.ops.NormKernels;
@@ -39,6 +40,7 @@ public final class CpuBackend implements Backend {
     public CpuBackend() {
         register(LayoutKernels.class, new CpuLayoutKernels());
         register(ArithKernels.class, new CpuArithKernels());
+        register(GroupedGemmKernels.class, new CpuGroupedGemmKernels());
         register(NormKernels.class, new CpuNormKernels());
         register(ActivationKernels.class, new CpuActivationKernels());
         register(EmbeddingKernels.class, new CpuEmbeddingKernels());

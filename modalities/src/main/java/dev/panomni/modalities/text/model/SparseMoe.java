@@ -1,0 +1,130 @@
+package dev.panomni.modalities.text.model;
+
+import dev.panomni.nn.Module;
+import dev.panomni.tensor.DType;
+import dev.panomni.tensor.Tensor;
+import dev.panomni.tensor.autograd.GradMode;
+import dev.panomni.tensor.ops.Activations;
+import dev.panomni.tensor.ops.Arith;
+import dev.panomni.tensor.ops.GroupedGemm;
+import dev.panomni.tensor.ops.Indexing;
+import dev.panomni.tensor.ops.Reductions;
+import dev.panomni.tensor.ops.Softmax;
+import dev.panomni.tensor.ops.TopK;
+import dev.panomni.tensor.random.Generator;
+
+import java.util.function.Consumer;
+
+/**
+ * Qwen3-MoE's sparse MLP: a softmax router picks the top-k experts per token (optionally
+ * renormalizing their weights), tokens are sorted by expert, every expert's SwiGLU MLP runs as one
+ * grouped GEMM over its contiguous run of tokens (never a loop of per-token products), and the
+ * weighted results are summed back per token. No token is dropped.
+ *
+ * <p>Parameters: {@code gate.weight} [experts, hidden] (the router) and the experts stacked as
+ * {@code experts.gate_proj} / {@code experts.up_proj} [experts, moe_intermediate, hidden] and
+ * {@code experts.down_proj} [experts, hidden, moe_intermediate]; Hugging Face's per-expert keys
+ * are merged into these on load.
+ */
+public final class SparseMoe extends Module {
+    private final TextModelConfig cfg;
+    private Consumer<RouterStats> statsSink = s -> { };
+
+    SparseMoe(TextModelConfig cfg, Generator gen) {
+        this.cfg = cfg;
+        long e = cfg.experts();
+        long h = cfg.hidden();
+        long i = cfg.moeIntermediate();
+        registerModule("gate", new ProjectionWeights(h, e, false, gen));
+        registerModule("experts", new Experts(e, h, i, gen));
+    }
+
+    /** Stacked expert weights. */
+    static final class Experts extends Module {
+        Experts(long e, long h, long i, Generator gen) {
+            registerParameter("gate_proj", ModelInit.normal(gen, e, i, h));
+            registerParameter("up_proj", ModelInit.normal(gen, e, i, h));
+            registerParameter("down_proj", ModelInit.normal(gen, e, h, i));
+        }
+    }
+
+    /** Where the router's statistics of each forward go (the model collects them for the aux loss). */
+    void onStats(Consumer<RouterStats> sink) {
+        this.statsSink = sink;
+    }
+
+    /** x [T, hidden] -> [T, hidden]. */
+    public Tensor forward(Tensor x) {
+        long t = x.size(0);
+        int k = cfg.expertsPerToken();
+        int e = cfg.experts();
+        Tensor logits = ((ProjectionWeights) module("gate")).forward(x);             // [T, E]
+        Tensor probs = Softmax.softmax(logits.to(DType.F32), -1);                    // router in fp32
+        TopK.Result top = TopK.topk(probs, k, -1);                                   // [T, k]
+        Tensor weights = top.values();
+        if (cfg.normTopkProb()) {
+            weights = Arith.div(weights, Reductions.sum(weights, new int[] {-1}, true));
+        }
+        // Sort the T*k (token, slot) assignments by expert, stably, on the host.
+        long[] chosen = top.indices().toLongArray();
+        long[] counts = new long[e];
+        for (long c : chosen) {
+            counts[(int) c]++;
+        }
+        long[] offsets = new long[e + 1];
+        for (int j = 0; j < e; j++) {
+            offsets[j + 1] = offsets[j] + counts[j];
+        }
+        long[] next = offsets.clone();
+        long[] order = new long[chosen.length];        // sorted position -> flat (token * k + slot)
+        for (int a = 0; a < chosen.length; a++) {
+            order[(int) next[(int) chosen[a]]++] = a;
+        }
+        long[] tokenOf = new long[order.length];
+        for (int a = 0; a < order.length; a++) {
+            tokenOf[a] = order[a] / k;
+        }
+        Tensor sortedAssign = Tensor.ofLongs(order, order.length).to(x.device());
+        Tensor sortedToken = Tensor.ofLongs(tokenOf, tokenOf.length).to(x.device());
+
+        Module ex = module("experts");
+        Tensor xs = Indexing.indexSelect(x, 0, sortedToken);                         // [T*k, H]
+        Tensor g = GroupedGemm.matmul(xs, ex.namedParameters().get("gate_proj"), offsets);
+        Tensor u = GroupedGemm.matmul(xs, ex.namedParameters().get("up_proj"), offsets);
+        Tensor y = GroupedGemm.matmul(Activations.swiglu(g, u), ex.namedParameters().get("down_proj"), offsets);
+        Tensor w = Indexing.indexSelect(weights.reshape(t * k), 0, sortedAssign).to(y.dtype());
+        Tensor weighted = Arith.mul(y, w.unsqueeze(1));
+        Tensor out = Indexing.indexAdd(Tensor.zeros(x.dtype(), x.device(), t, cfg.hidden()), 0, sortedToken, weighted);
+
+        statsSink.accept(new RouterStats(counts, Reductions.sum(probs, new int[] {0}, false), t));
+        return out;
+    }
+
+    /**
+     * The Switch/Hugging Face load-balancing loss over all MoE layers of a forward, with the layers'
+     * tokens pooled: {@code E * sum_e (assigned_e / (L*T)) * (probSum_e / (L*T))}.
+     */
+    static Tensor loadBalancingLoss(java.util.List<RouterStats> layers, int experts) {
+        if (layers.isEmpty()) {
+            return null;
+        }
+        long pooled = 0;
+        long[] assigned = new long[experts];
+        Tensor probSum = null;
+        for (RouterStats s : layers) {
+            pooled += s.tokens();
+            for (int j = 0; j < experts; j++) {
+                assigned[j] += s.tokensPerExpert()[j];
+            }
+            probSum = probSum == null ? s.probSum() : Arith.add(probSum, s.probSum());
+        }
+        float[] f = new float[experts];
+        for (int j = 0; j < experts; j++) {
+            f[j] = (float) ((double) assigned[j] / pooled);
+        }
+        Tensor fT = GradMode.noGrad(() -> Tensor.of(f, experts)).to(probSum.device());
+        Tensor dot = Reductions.sumAll(Arith.mul(fT, probSum));
+        return Arith.mulScalar(dot, (double) experts / pooled);
+    }
+
+}

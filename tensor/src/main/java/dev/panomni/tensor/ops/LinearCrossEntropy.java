@@ -1,0 +1,132 @@
+package dev.panomni.tensor.ops;
+
+import dev.panomni.tensor.DType;
+import dev.panomni.tensor.Scope;
+import dev.panomni.tensor.Shapes;
+import dev.panomni.tensor.Tensor;
+import dev.panomni.tensor.TensorOpException;
+import dev.panomni.tensor.autograd.Autograd;
+import dev.panomni.tensor.autograd.GradMode;
+import dev.panomni.tensor.autograd.Node;
+
+/**
+ * The language-model head and its cross-entropy fused and chunked: {@code mean over non-ignored
+ * t of -log softmax(hidden[t] W^T)[labels[t]]} without ever holding the [tokens, vocab] logits.
+ * Tokens are processed in chunks; for each chunk the logits are formed, the loss taken, and the
+ * gradients with respect to the hidden states and the head weight computed at once (the
+ * gradient of a mean cross-entropy does not depend on other chunks), so backward only scales
+ * them by the upstream gradient. Peak extra memory: one [chunk, vocab] block plus the [vocab,
+ * hidden] weight gradient. With 150k vocabularies this is what makes long batches fit.
+ */
+public final class LinearCrossEntropy {
+    /** Tokens per chunk unless told otherwise. */
+    public static final int DEFAULT_CHUNK = 2048;
+
+    private LinearCrossEntropy() {
+    }
+
+    /**
+     * @param hidden      [T, D]
+     * @param weight      [V, D] (the LM head, possibly tied to the embedding)
+     * @param labels      I64/I32 [T]; {@code ignoreIndex} entries take no loss
+     * @param ignoreIndex label value to skip (usually -100)
+     * @param chunk       tokens per chunk
+     * @return 0-dim F32 mean loss (0 when every label is ignored)
+     */
+    public static Tensor loss(Tensor hidden, Tensor weight, Tensor labels, long ignoreIndex, int chunk) {
+        String op = "linearCrossEntropy";
+        OpChecks.sameDeviceAndDtype(op, hidden, weight);
+        OpChecks.sameDevice(op, hidden, labels);
+        OpChecks.indexType(op, labels);
+        if (hidden.rank() != 2 || weight.rank() != 2 || hidden.size(1) != weight.size(1) || labels.rank() != 1
+                || labels.size(0) != hidden.size(0)) {
+            throw new TensorOpException(op, "expected hidden [T, D], weight [V, D], labels [T], got hidden "
+                    + Shapes.str(hidden.shape()) + ", weight " + Shapes.str(weight.shape()) + ", labels "
+                    + Shapes.str(labels.shape()));
+        }
+        if (chunk < 1) {
+            throw new TensorOpException(op, "chunk must be >= 1, got " + chunk);
+        }
+        long t = hidden.size(0);
+        long v = weight.size(0);
+        long[] lab = labels.toLongArray();
+        long count = 0;
+        for (int i = 0; i < lab.length; i++) {
+            if (lab[i] != ignoreIndex) {
+                if (lab[i] < 0 || lab[i] >= v) {
+                    throw new TensorOpException(op, "label " + lab[i] + " at position " + i + " is outside [0, " + v
+                            + ") and is not the ignore index " + ignoreIndex);
+                }
+                count++;
+            }
+        }
+        boolean wantGrad = Autograd.needsRecord(hidden, weight);
+        boolean gradHidden = wantGrad && hidden.requiresGrad();
+        boolean gradWeight = wantGrad && weight.requiresGrad();
+        double scale = count == 0 ? 0.0 : 1.0 / count;
+        long n = count;
+        Tensor[] results = GradMode.noGrad(() -> {
+            Tensor w32 = Layout.cast(weight, DType.F32);
+            Tensor dHidden = gradHidden ? Tensor.zeros(DType.F32, hidden.device(), t, hidden.size(1)) : null;
+            Tensor dWeight = gradWeight ? Tensor.zeros(DType.F32, hidden.device(), v, hidden.size(1)) : null;
+            double total = 0;
+            for (long start = 0; start < t; start += chunk) {
+                long len = Math.min(chunk, t - start);
+                try (Scope s = Scope.open("lceChunk")) {
+                    Tensor h = Layout.cast(hidden.narrow(0, start, len), DType.F32);
+                    Tensor y = labels.narrow(0, start, len);
+                    Tensor logits = Linalg.matmul(h, w32.t());                         // [len, V]
+                    Tensor logp = Softmax.logSoftmax(logits, -1);
+                    long[] rows = java.util.Arrays.copyOfRange(lab, (int) start, (int) (start + len));
+                    long[] safe = new long[rows.length];
+                    float[] keep = new float[rows.length];
+                    for (int i = 0; i < rows.length; i++) {
+                        boolean k = rows[i] != ignoreIndex;
+                        safe[i] = k ? rows[i] : 0;
+                        keep[i] = k ? 1f : 0f;
+                    }
+                    Tensor idx = Tensor.ofLongs(safe, len, 1).to(h.device());
+                    Tensor mask = Tensor.of(keep, len, 1).to(h.device());
+                    Tensor picked = Arith.mul(Indexing.gather(logp, 1, idx), mask);     // [len, 1]
+                    total -= Reductions.sumAll(picked).item();
+                    if (dHidden != null || dWeight != null) {
+                        // d(mean CE)/dlogits = (softmax - onehot) / count on kept rows.
+                        Tensor g = Arith.mul(UnaryMath.exp(logp), mask);
+                        g = Indexing.scatterAdd(g, 1, idx, Arith.mulScalar(mask, -1.0));
+                        g = Arith.mulScalar(g, scale);
+                        if (dHidden != null) {
+                            Layout.copyInto(Linalg.matmul(g, w32), dHidden.narrow(0, start, len));
+                        }
+                        if (dWeight != null) {
+                            Arith.addInPlace(dWeight, Linalg.matmul(g.t(), h));
+                        }
+                    }
+                }
+            }
+            Tensor lossT = Tensor.full(DType.F32, hidden.device(), n == 0 ? 0.0 : total / n);
+            return new Tensor[] {lossT, dHidden, dWeight};
+        });
+        Tensor out = results[0];
+        if (wantGrad) {
+            Autograd.record(new Node(op, hidden, weight) {
+                final Tensor dh = results[1] != null ? save(results[1]) : null;
+                final Tensor dw = results[2] != null ? save(results[2]) : null;
+
+                @Override
+                protected Tensor[] backward(Tensor[] g) {
+                    Tensor up = g[0];
+                    Tensor gh = dh == null ? null : Layout.cast(Arith.mul(dh, up), hidden.dtype());
+                    Tensor gw = dw == null ? null : Layout.cast(Arith.mul(dw, up), weight.dtype());
+                    return new Tensor[] {gh, gw};
+                }
+            }, out);
+            if (results[1] != null) {
+                results[1].close();
+            }
+            if (results[2] != null) {
+                results[2].close();
+            }
+        }
+        return out;
+    }
+}
