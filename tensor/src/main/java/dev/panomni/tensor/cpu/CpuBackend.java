@@ -11,6 +11,7 @@ import dev.panomni.tensor.ops.EmbeddingKernels;
 import dev.panomni.tensor.ops.GroupedGemmKernels;
 import dev.panomni.tensor.ops.GradNormKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
+import dev.panomni.tensor.ops.LinalgKernels;
 import dev.panomni.tensor.ops.NormKernels;
 import dev.panomni.tensor.ops.OptimizerKernels;
 import dev.panomni.tensor.ops.RotaryKernels;
@@ -40,6 +41,7 @@ public final class CpuBackend implements Backend {
     public CpuBackend() {
         register(LayoutKernels.class, new CpuLayoutKernels());
         register(ArithKernels.class, new CpuArithKernels());
+        register(LinalgKernels.class, new CpuLinalgKernels());
         register(GroupedGemmKernels.class, new CpuGroupedGemmKernels());
         register(NormKernels.class, new CpuNormKernels());
         register(ActivationKernels.class, new CpuActivationKernels());
