@@ -132,4 +132,25 @@ class Qwen3TokenizerTest {
             }
         }
     }
+
+    @Test
+    void assistantMaskOfARealConversation() throws IOException {
+        Tokenizer t = qwen3();
+        ChatTemplate template = ChatTemplate.fromTokenizerConfigJson(resource("/tokenizer/qwen3_tokenizer_config.json"));
+        RenderedChat chat = template.renderWithAssistantSpans(ChatTemplateTest.CONVERSATION, java.util.Map.of());
+        TokenizedChat tc = TokenizedChat.of(t, chat);
+        assertArrayEquals(t.encode(chat.text(), false), tc.ids());
+        // The masked tokens, decoded run by run, are exactly the assistant spans.
+        List<String> runs = new ArrayList<>();
+        List<Integer> run = new ArrayList<>();
+        for (int i = 0; i <= tc.ids().length; i++) {
+            if (i < tc.ids().length && tc.assistant()[i]) {
+                run.add(tc.ids()[i]);
+            } else if (!run.isEmpty()) {
+                runs.add(t.decode(run.stream().mapToInt(Integer::intValue).toArray()));
+                run.clear();
+            }
+        }
+        assertEquals(chat.assistantTexts(), runs);
+    }
 }
