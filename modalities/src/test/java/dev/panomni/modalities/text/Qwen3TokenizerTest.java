@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The real Qwen3 tokenizer (fetched through npm, see {@link Qwen3TokenizerFiles}) against reference
+ * The real Qwen3 tokenizer (fetched through npm, see {@link NpmTokenizerFiles}) against reference
  * ids: {@code qwen3_reference_ids.json} from the Hugging Face {@code tokenizers} library (made on
  * the GPU host by bench/scripts/tokenizer_reference.py; skipped with a notice until committed) and
  * {@code qwen3_transformersjs_ids.json} from transformers.js (committed).
@@ -35,14 +35,14 @@ class Qwen3TokenizerTest {
 
     @BeforeAll
     static void load() throws IOException {
-        Path dir = Qwen3TokenizerFiles.dir();
+        Path dir = NpmTokenizerFiles.QWEN3.dir();
         if (dir != null) {
             tokenizer = Tokenizer.fromFile(dir.resolve("tokenizer.json"));
         }
     }
 
     private static Tokenizer qwen3() {
-        assumeTrue(tokenizer != null, Qwen3TokenizerFiles::whyMissing);
+        assumeTrue(tokenizer != null, NpmTokenizerFiles.QWEN3::whyMissing);
         return tokenizer;
     }
 

