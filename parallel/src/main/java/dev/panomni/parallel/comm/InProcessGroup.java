@@ -88,8 +88,13 @@ public final class InProcessGroup {
         mailboxes.remove(src + ">" + dst + "#" + seq);
     }
 
-    InProcessGroup subGroup(int[] ranks) {
-        String key = Arrays.toString(ranks);
+    /**
+     * The {@code nth} sub-group over {@code ranks} (every member asks in the same order). Two calls
+     * with the same members give two independent groups, as two NCCL communicators would: their
+     * collectives must not meet in one sequence of rendezvous.
+     */
+    InProcessGroup subGroup(int[] ranks, int nth) {
+        String key = Arrays.toString(ranks) + "#" + nth;
         return subGroups.computeIfAbsent(key, k -> new InProcessGroup(name + "/" + k,
                 Arrays.stream(ranks).map(r -> worldRanks[r]).toArray(), timeoutMillis));
     }
