@@ -101,10 +101,15 @@ public final class InProcessGroup {
 
     /** Marks the group failed because of {@code rank}; every waiting and later collective throws. */
     void breakGroup(int rank, String why, Throwable cause) {
+        breakWith(new CollectiveException("group " + name + ": rank " + worldRank(rank) + " " + why, worldRank(rank),
+                cause));
+    }
+
+    /** Marks the group (and its sub-groups) failed with {@code failure}, which names the rank at fault. */
+    private void breakWith(CollectiveException failure) {
         synchronized (this) {
             if (broken == null) {
-                broken = new CollectiveException("group " + name + ": rank " + worldRank(rank) + " " + why,
-                        worldRank(rank), cause);
+                broken = failure;
             }
             notifyAll();
         }
@@ -115,7 +120,9 @@ public final class InProcessGroup {
             m.wake();
         }
         for (InProcessGroup g : subGroups.values()) {
-            g.breakGroup(0, "failed: its parent group broke (" + why + ")", cause);
+            // The sub-group's members did nothing wrong: the failure keeps naming the rank at fault.
+            g.breakWith(new CollectiveException("group " + g.name + ": parent group " + name + " broke: "
+                    + failure.getMessage(), failure.failedRank(), failure));
         }
     }
 

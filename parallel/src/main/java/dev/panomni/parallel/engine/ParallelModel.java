@@ -295,7 +295,10 @@ public final class ParallelModel implements AutoCloseable {
         } catch (RuntimeException e) {
             abandon();
             throw e;
-        } finally {
+        }
+        // The last unit of the forward is the first of the backward: keep it gathered (when a backward follows).
+        boolean keep = GradMode.isEnabled() && isLastUnit(unit, position);
+        if (!keep) {
             unit.uninstall();
         }
         if (GradMode.isEnabled()) {
@@ -313,6 +316,14 @@ public final class ParallelModel implements AutoCloseable {
             Autograd.record(new UnitNode(this, unit, fn, inputs, outs.length, position), outs);
         }
         return outs;
+    }
+
+    /** Whether {@code unit} at forward position {@code position} is expected to be the forward's last. */
+    private boolean isLastUnit(FsdpUnit unit, int position) {
+        if (!lastOrder.isEmpty()) {
+            return position == lastOrder.size() - 1 && lastOrder.get(position) == unit;
+        }
+        return !moduleOrder.isEmpty() && moduleOrder.get(moduleOrder.size() - 1) == unit;
     }
 
     /** The unit expected after forward position {@code position}: last step's order, else module order. */
@@ -362,9 +373,11 @@ public final class ParallelModel implements AutoCloseable {
         endStep();
     }
 
-    /** Ends a step without a backward (evaluation): frees the root unit. */
+    /** Ends a step without a backward (evaluation): frees the root unit and any unit kept gathered. */
     public void endStep() {
-        root.uninstall();
+        for (FsdpUnit u : units.values()) {
+            u.uninstall();
+        }
         lastOrder = forwardOrder;
         inStep = false;
     }

@@ -1,5 +1,6 @@
 package dev.panomni.parallel.engine;
 
+import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.Autograd;
 import dev.panomni.tensor.autograd.GradMode;
@@ -39,7 +40,8 @@ final class UnitNode extends Node {
 
     @Override
     protected Tensor[] backward(Tensor[] gradOutputs) {
-        engine.beforeUnitBackward(position);
+        unit.prefetch();                        // own gather first (unless prefetched or still installed),
+        engine.beforeUnitBackward(position);    // then the previous unit's, which overlaps this recomputation
         Tensor[] detached = new Tensor[saved.length];
         for (int i = 0; i < saved.length; i++) {
             detached[i] = saved[i].alias();
@@ -70,7 +72,8 @@ final class UnitNode extends Node {
                     // its output gradients.
                     Tensor total = null;
                     for (int i = 0; i < roots.size(); i++) {
-                        Tensor dot = Reductions.sumAll(Arith.mul(roots.get(i), seeds.get(i).to(roots.get(i).dtype())));
+                        Tensor dot = Reductions.sumAll(Arith.mul(roots.get(i), seeds.get(i).to(roots.get(i).dtype())))
+                                .to(DType.F32);
                         total = total == null ? dot : Arith.add(total, dot);
                     }
                     Autograd.backward(total, null);
