@@ -7,6 +7,8 @@ import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ArithKernels;
+import dev.panomni.tensor.ops.GroupedGemmKernels;
+import dev.panomni.tensor.ops.LinalgKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
 
 import java.lang.foreign.MemorySegment;
@@ -31,6 +33,9 @@ public final class CudaBackend implements Backend {
     public CudaBackend() {
         register(LayoutKernels.class, new CudaLayoutKernels());
         register(ArithKernels.class, new CudaArithKernels());
+        CudaLinalgKernels linalg = new CudaLinalgKernels();
+        register(LinalgKernels.class, linalg);
+        register(GroupedGemmKernels.class, new CudaGroupedGemmKernels(linalg));
     }
 
     private <K> void register(Class<K> family, K impl) {
