@@ -7,8 +7,10 @@ import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ArithKernels;
+import dev.panomni.tensor.ops.GradNormKernels;
 import dev.panomni.tensor.ops.GroupedGemmKernels;
 import dev.panomni.tensor.ops.LinalgKernels;
+import dev.panomni.tensor.ops.OptimizerKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
 
 import java.lang.foreign.MemorySegment;
@@ -36,6 +38,8 @@ public final class CudaBackend implements Backend {
         CudaLinalgKernels linalg = new CudaLinalgKernels();
         register(LinalgKernels.class, linalg);
         register(GroupedGemmKernels.class, new CudaGroupedGemmKernels(linalg));
+        register(OptimizerKernels.class, new CudaOptimizerKernels());
+        register(GradNormKernels.class, new CudaGradNormKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {

@@ -286,6 +286,15 @@ public final class CudaDevice {
         staging().toDevice(host, dst, byteSize, computeStream);
     }
 
+    /** {@link #copyFromHost(MemorySegment, long, long)} ordered on {@code stream} instead of the compute stream. */
+    public void copyFromHost(MemorySegment host, long dst, long byteSize, CudaStream stream) {
+        if (byteSize == 0) {
+            return;
+        }
+        makeCurrent();
+        staging().toDevice(host, dst, byteSize, stream);
+    }
+
     /** Copies {@code byteSize} bytes at device address {@code src} into host memory; returns when done. */
     public void copyToHost(long src, MemorySegment host, long byteSize) {
         if (byteSize == 0) {
