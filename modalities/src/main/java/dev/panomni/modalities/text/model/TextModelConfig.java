@@ -91,6 +91,9 @@ public record TextModelConfig(String family, int vocabSize, int hidden, int laye
         int headDim = c.has("head_dim") && !c.get("head_dim").isNull() ? c.get("head_dim").asInt() : hidden / heads;
         RopeScaling scaling = null;
         JsonNode rs = c.get("rope_scaling");
+        if ((rs == null || rs.isNull()) && c.has("rope_parameters")) {
+            rs = c.get("rope_parameters");   // transformers 5 keeps theta and scaling together here
+        }
         if (rs != null && !rs.isNull()) {
             String rt = text(rs, "rope_type", text(rs, "type", "default"));
             if (rt.equals("llama3")) {
