@@ -6,6 +6,7 @@ import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
+import dev.panomni.tensor.ops.LinalgKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -25,6 +26,7 @@ public final class CpuBackend implements Backend {
     public CpuBackend() {
         register(LayoutKernels.class, new CpuLayoutKernels());
         register(ArithKernels.class, new CpuArithKernels());
+        register(LinalgKernels.class, new CpuLinalgKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
