@@ -1,6 +1,7 @@
 package dev.panomni.tensor.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -41,6 +42,8 @@ final class CpuSgemm {
     static final int NR = 2 * L;
     /** Rows of the micro-tile: 8 where there are 32 vector registers (AVX-512), else 4 (AVX2 has 16). */
     static final int MR = F.vectorBitSize() >= 512 ? 8 : 4;
+    /** MR floats: one k step of an A micro-panel. */
+    private static final VectorSpecies<Float> FM = VectorSpecies.of(float.class, VectorShape.forBitSize(MR * Float.SIZE));
     /**
      * Largest depth of a packed block. Deep blocks mean fewer passes over C, whose tiles miss the
      * caches; measured on Zen 4, 512 beat 256 and 384 by a few percent.
@@ -67,6 +70,8 @@ final class CpuSgemm {
         float[] a = new float[0];
         float[] b = new float[0];
         final float[] tile = new float[MR * NR];
+        final float[] line = new float[KC];
+        final float[] panel = new float[NR * KC];
 
         float[] a(int n) {
             if (a.length < n) {
@@ -117,7 +122,7 @@ final class CpuSgemm {
                 int p0 = pc;
                 int j0 = jc;
                 CpuParallel.forRange(panelsB, par ? Math.max(1, 8192 / kc) : panelsB,
-                        (s, e) -> packB(b, p0, kc, j0, nc, bp, (int) s, (int) e));
+                        (s, e) -> packB(b, p0, kc, j0, nc, bp, (int) s, (int) e, WORKSPACE.get().panel));
                 // Split columns too when there are few row blocks, so every thread gets work.
                 int want = par ? 2 * CpuParallel.threads() : 1;
                 int nChunks = Math.max(1, Math.min(ceilDiv(want, mBlocks), panelsB / 4));
@@ -133,7 +138,7 @@ final class CpuSgemm {
                         int mc = Math.min(MC, m - i0);
                         float[] ap = w.a(ceilDiv(mc, MR) * MR * kc);
                         if (mb != packedBlock) {
-                            packA(a, i0, mc, p0, kc, ap);
+                            packA(a, i0, mc, p0, kc, ap, w.line);
                             packedBlock = mb;
                         }
                         int q0 = (t % chunks) * chunkPanels;
@@ -304,7 +309,7 @@ final class CpuSgemm {
      * Packs rows [i0, i0 + mc) x columns [p0, p0 + kc) of A into MR-row panels: panel p holds, for
      * each k, the MR elements A[i0 + p * MR + r, p0 + k] (zeros past row mc).
      */
-    static void packA(Matrix a, int i0, int mc, int p0, int kc, float[] ap) {
+    static void packA(Matrix a, int i0, int mc, int p0, int kc, float[] ap, float[] line) {
         MemorySegment s = a.seg();
         long rs = a.rs();
         long cs = a.cs();
@@ -313,18 +318,18 @@ final class CpuSgemm {
             int dst = q * kc;
             long base = a.off() + (i0 + q) * rs + p0 * cs;
             if (cs == 1) {
+                // Bulk-copy each row to the heap, then interleave: a plain array loop, which C2
+                // compiles far tighter than element reads from the segment.
                 for (int r = 0; r < rows; r++) {
-                    long src = base + r * rs;
+                    MemorySegment.copy(s, FLOAT, (base + r * rs) * Float.BYTES, line, 0, kc);
                     for (int k = 0; k < kc; k++) {
-                        ap[dst + k * MR + r] = s.getAtIndex(FLOAT, src + k);
+                        ap[dst + k * MR + r] = line[k];
                     }
                 }
-            } else if (rs == 1) {
+            } else if (rs == 1 && rows == MR) {
+                // A transposed view: the MR elements of each k are adjacent, one short vector.
                 for (int k = 0; k < kc; k++) {
-                    long src = base + k * cs;
-                    for (int r = 0; r < rows; r++) {
-                        ap[dst + k * MR + r] = s.getAtIndex(FLOAT, src + r);
-                    }
+                    FloatVector.fromMemorySegment(FM, s, (base + k * cs) * Float.BYTES, LE).intoArray(ap, dst + k * MR);
                 }
             } else {
                 for (int r = 0; r < rows; r++) {
@@ -345,7 +350,7 @@ final class CpuSgemm {
      * Packs rows [p0, p0 + kc) x columns [j0, j0 + nc) of B into NR-column panels [q0, q1): panel q
      * holds, for each k, the NR elements B[p0 + k, j0 + q * NR + j] (zeros past column nc).
      */
-    static void packB(Matrix b, int p0, int kc, int j0, int nc, float[] bp, int q0, int q1) {
+    static void packB(Matrix b, int p0, int kc, int j0, int nc, float[] bp, int q0, int q1, float[] cols32) {
         MemorySegment s = b.seg();
         long rs = b.rs();
         long cs = b.cs();
@@ -363,10 +368,25 @@ final class CpuSgemm {
                 continue;
             }
             if (rs == 1) {
+                // B a transposed view (a linear layer's weight): each column is contiguous. Copy
+                // the panel's columns to the heap, then transpose writing bp in order; the
+                // column-at-a-time order scattered writes over a panel larger than L1.
                 for (int j = 0; j < cols; j++) {
-                    long src = base + j * cs;
+                    MemorySegment.copy(s, FLOAT, (base + j * cs) * Float.BYTES, cols32, j * kc, kc);
+                }
+                if (cols == NR) {
+                    int[] gather = gatherMap(kc);
                     for (int k = 0; k < kc; k++) {
-                        bp[dst + k * NR + j] = s.getAtIndex(FLOAT, src + k);
+                        int o = dst + k * NR;
+                        FloatVector.fromArray(F, cols32, k, gather, 0).intoArray(bp, o);
+                        FloatVector.fromArray(F, cols32, k + L * kc, gather, 0).intoArray(bp, o + L);
+                    }
+                } else {
+                    for (int k = 0; k < kc; k++) {
+                        int o = dst + k * NR;
+                        for (int j = 0; j < cols; j++) {
+                            bp[o + j] = cols32[j * kc + k];
+                        }
                     }
                 }
             } else {
@@ -383,6 +403,21 @@ final class CpuSgemm {
                 }
             }
         }
+    }
+
+    private static final ThreadLocal<int[]> GATHER = new ThreadLocal<>();
+
+    /** Lane offsets {0, kc, 2 kc, ...}: one vector reads element k of L consecutive columns. */
+    private static int[] gatherMap(int kc) {
+        int[] g = GATHER.get();
+        if (g == null || g[1] != kc) {
+            g = new int[L];
+            for (int j = 0; j < L; j++) {
+                g[j] = j * kc;
+            }
+            GATHER.set(g);
+        }
+        return g;
     }
 
     /** {@code C *= beta} over the m x n block ({@code beta == 0} writes zeros, whatever C held). */
