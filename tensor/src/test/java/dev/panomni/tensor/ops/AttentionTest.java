@@ -302,11 +302,12 @@ class AttentionTest {
     void gradientsAreDeterministic() {
         try (Scope s = Scope.open()) {
             Random rng = new Random(70);
-            int t = 300;
-            Tensor q = Tensor.of(GradCheck.random(rng, t * 8 * 32), t, 8, 32).requiresGrad(true);
+            // Several blocks per document and two query heads per kv head: many tasks sum into dk, dv.
+            int t = 140;
+            Tensor q = Tensor.of(GradCheck.random(rng, t * 4 * 32), t, 4, 32).requiresGrad(true);
             Tensor k = Tensor.of(GradCheck.random(rng, t * 2 * 32), t, 2, 32).requiresGrad(true);
             Tensor v = Tensor.of(GradCheck.random(rng, t * 2 * 32), t, 2, 32).requiresGrad(true);
-            Tensor g = Tensor.of(GradCheck.random(rng, t * 8 * 32), t, 8, 32);
+            Tensor g = Tensor.of(GradCheck.random(rng, t * 4 * 32), t, 4, 32);
             float[][] first = null;
             for (int rep = 0; rep < 2; rep++) {
                 q.setGrad(null);
