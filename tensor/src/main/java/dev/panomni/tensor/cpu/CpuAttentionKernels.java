@@ -1,5 +1,6 @@
 package dev.panomni.tensor.cpu;
 
+import dev.panomni.tensor.Shapes;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.TensorOpException;
 import dev.panomni.tensor.ops.AttentionKernels;
@@ -46,7 +47,7 @@ final class CpuAttentionKernels implements AttentionKernels {
     public void forward(Tensor q, Tensor k, Tensor v, Tensor cuSeqlens, boolean causal, float scale,
                         Tensor out, Tensor lse) {
         Shape sh = new Shape(q, k);
-        int[] docs = documents(cuSeqlens, sh.t);
+        int[] docs = documents(cuSeqlens, q);
         Task[] tasks = blockTasks(docs, sh.hq, BQ);
         MemorySegment qs = q.data();
         MemorySegment ks = k.data();
@@ -125,7 +126,7 @@ final class CpuAttentionKernels implements AttentionKernels {
                 os.setAtIndex(FL, base + c, w.acc[r * dp + c] * inv);
             }
             if (ls != null) {
-                ls.setAtIndex(FL, (long) h * sh.t + i0 + r, m[r] + (float) Math.log(l[r]));
+                ls.setAtIndex(FL, (long) h * sh.t + i0 + r, m[r] + (float) StrictMath.log(l[r]));
             }
         }
     }
@@ -136,7 +137,7 @@ final class CpuAttentionKernels implements AttentionKernels {
     public void backward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor cuSeqlens,
                          boolean causal, float scale, Tensor dq, Tensor dk, Tensor dv) {
         Shape sh = new Shape(q, k);
-        int[] docs = documents(cuSeqlens, sh.t);
+        int[] docs = documents(cuSeqlens, q);
         MemorySegment dos = dout.data();
         MemorySegment qs = q.data();
         MemorySegment ks = k.data();
@@ -551,8 +552,9 @@ final class CpuAttentionKernels implements AttentionKernels {
 
     // ---------------------------------------------------------------- documents
 
-    /** Document boundaries from cuSeqlens (checked), or {0, t} for one document. */
-    private static int[] documents(Tensor cuSeqlens, int t) {
+    /** Document boundaries from cuSeqlens (checked against q [T, H, D]), or {0, T} for one document. */
+    private static int[] documents(Tensor cuSeqlens, Tensor q) {
+        int t = Math.toIntExact(q.size(0));
         if (cuSeqlens == null) {
             return new int[] {0, t};
         }
@@ -565,7 +567,7 @@ final class CpuAttentionKernels implements AttentionKernels {
         }
         if (!ok) {
             throw new TensorOpException("sdpa", "cuSeqlens " + Arrays.toString(cu) + " must start at 0, never decrease"
-                    + " and end at T=" + t + " (the token count of q [T, H, D])");
+                    + " and end at T=" + t + ", the token count of q " + Shapes.str(q.shape()));
         }
         return cu;
     }
