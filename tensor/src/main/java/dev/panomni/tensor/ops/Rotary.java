@@ -65,7 +65,8 @@ public final class Rotary {
     }
 
     /**
-     * Rotary embedding with given frequencies (for scaled variants such as Llama 3's).
+     * Rotary embedding with given frequencies (for scaled variants such as Llama 3's). The array is
+     * copied to x's device on every call; models on a GPU keep a tensor and use the overload below.
      *
      * @param invFreq [D/2] radians per position
      */
