@@ -13,14 +13,15 @@ import java.nio.ByteOrder;
  * of Goto's algorithm (as in BLIS and OpenBLAS):
  *
  * <pre>
- * for jc in N by NC:                       B block [KC x NC] lives in L3
- *   for pc in K by KC:
- *     pack B[pc.., jc..] into NR-wide panels      (in parallel over panels)
- *     for each (ic block of MC rows, chunk of columns), in parallel:
- *       pack A[ic.., pc..] into MR-tall panels    (A block [MC x KC] lives in L2)
- *       for jr in chunk by NR:                    B micro-panel [KC x NR] lives in L1
+ * for jc in N by NC:
+ *   for each group of KC-deep K blocks (as many as the 8 MiB B buffer holds):
+ *     pack B[group, jc..] into NR-wide panels                    (parallel over panels)
+ *     for each (block of MC rows, chunk of columns), in parallel:
+ *       for pc in group by KC:
+ *         pack A[ic.., pc..] into MR-tall panels                 (an A micro-panel stays in L1)
  *         for ir in MC by MR:
- *           micro-kernel: C[ir.., jr..] += A panel x B panel, MR x NR accumulators in registers
+ *           for jr in chunk by NR:                               (B panels stream from L2/L3)
+ *             micro-kernel: C[ir.., jr..] += A panel x B panel, MR x NR accumulators in registers
  * </pre>
  *
  * The micro-kernel keeps MR x 2 vectors of C in registers (8 x 32 floats with 512-bit vectors,
