@@ -101,10 +101,13 @@ class LinalgTest {
     void forwardMatchesNaiveForOddSizesAndBlockEdges() {
         int[][] sizes = {
             {1, 1, 1}, {7, 13, 5}, {33, 65, 17}, {1, 40, 3}, {9, 1, 30}, {130, 33, 7},
-            // crosses the 128-row A block, several 32-column panels and a ragged edge of each
+            // crosses the 128-row A block and the 512-deep K block (split 2 x 260), ragged panels
+            {136, 70, 520},
             {200, 300, 400},
-            // K beyond one 512-deep block (split 2 x 550), N beyond one 2048-wide block
-            {11, 2100, 1100},
+            // N beyond one 2048-wide B block, K in 3 blocks
+            {2, 2100, 1100},
+            // more K blocks than one pass of the B packing buffer holds
+            {1, 2100, 2100},
         };
         long seed = 1;
         for (int[] s : sizes) {
