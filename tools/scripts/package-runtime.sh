@@ -6,8 +6,9 @@
 #     test-lib/               JUnit console launcher and the modules' test jars (for bin/panomni-gpu-tests)
 #     bin/panomni             runs the CLI: bin/panomni doctor, bin/panomni train ...
 #     bin/panomni-gpu-tests   runs the GPU test suite (@Tag("gpu")) and prints passed / failed / skipped
+#     bin/panomni-bench       with --with-bench: the JMH benchmarks (bench/target/benchmarks.jar)
 #
-#   tools/scripts/package-runtime.sh [--output DIR] [--skip-build]      (./panomni package does the same)
+#   tools/scripts/package-runtime.sh [--output DIR] [--skip-build] [--with-bench]   (./panomni package runs it)
 #
 # Needs a JDK 22+ whose jlink can link (jmods present, or a JDK built with --enable-linkable-runtime such as
 # Temurin 24+), and Maven Central once to fetch the JUnit console launcher.
@@ -15,11 +16,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="$ROOT/dist/panomni-runtime"
 BUILD=1
+WITH_BENCH=0
 JUNIT_CONSOLE_VERSION="${JUNIT_CONSOLE_VERSION:-1.14.1}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --output) OUT="$(realpath -m "$2")"; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
+    --with-bench) WITH_BENCH=1; shift ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "package-runtime: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -52,6 +55,12 @@ ARTIFACT="org.junit.platform:junit-platform-console-standalone:$JUNIT_CONSOLE_VE
 [ -f "$CONSOLE" ] || { echo "package-runtime: could not fetch $ARTIFACT" >&2; exit 1; }
 TEST_JARS=()
 while IFS= read -r jar; do TEST_JARS+=("$jar"); done < <(ls "$ROOT"/*/target/panomni-*-tests.jar 2>/dev/null || true)
+BENCH="$ROOT/bench/target/benchmarks.jar"
+EXTRA_JARS=()
+if [ "$WITH_BENCH" = 1 ]; then
+  [ -f "$BENCH" ] || { echo "package-runtime: --with-bench: $BENCH missing (build bench first)" >&2; exit 1; }
+  EXTRA_JARS+=("$BENCH")
+fi
 
 # The JDK modules the application and the test launcher need (jdeps), plus the Vector API (used reflectively)
 # and jdk.zipfs (JUnit scans the test jars through the zip file system, which jdeps cannot see).
@@ -59,6 +68,9 @@ MODULES=$("$JAVA_HOME/bin/jdeps" --multi-release "$("$JAVA_HOME/bin/java" -Xshow
   | sed -n 's/.*java.specification.version = \([0-9]*\).*/\1/p')" --ignore-missing-deps --print-module-deps \
   "$APP" "$CONSOLE" "${TEST_JARS[@]}")
 MODULES="$MODULES,java.base,jdk.incubator.vector,jdk.zipfs"
+# JMH itself needs java.management and jdk.unsupported; jdeps would also pull in its optional profilers' modules
+# (java.desktop, jdk.jdi, ...: +30 MB), which the benchmarks do not use.
+[ ${#EXTRA_JARS[@]} -gt 0 ] && MODULES="$MODULES,java.management,jdk.unsupported"
 MODULES=$(echo "$MODULES" | tr ',' '\n' | sort -u | paste -sd, -)
 echo "package-runtime: jlink modules: $MODULES" >&2
 
@@ -73,6 +85,17 @@ fi
 cp "$APP" "$OUT/lib/panomni.jar"
 cp "$CONSOLE" "$OUT/test-lib/junit-platform-console-standalone.jar"
 for jar in "${TEST_JARS[@]}"; do cp "$jar" "$OUT/test-lib/"; done
+if [ "$WITH_BENCH" = 1 ]; then
+  cp "$BENCH" "$OUT/lib/benchmarks.jar"
+  cat > "$OUT/bin/panomni-bench" <<'SCRIPT'
+#!/usr/bin/env bash
+# JMH benchmarks on the bundled runtime: bin/panomni-bench -l (list), bin/panomni-bench DowncallCost, ...
+HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+exec "$HERE/runtime/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+  -jar "$HERE/lib/benchmarks.jar" "$@"
+SCRIPT
+  chmod +x "$OUT/bin/panomni-bench"
+fi
 
 cat > "$OUT/bin/panomni" <<'SCRIPT'
 #!/usr/bin/env bash
