@@ -6,9 +6,15 @@
 #     test-lib/               JUnit console launcher and the modules' test jars (for bin/panomni-gpu-tests)
 #     bin/panomni             runs the CLI: bin/panomni doctor, bin/panomni train ...
 #     bin/panomni-gpu-tests   runs the GPU test suite (@Tag("gpu")) and prints passed / failed / skipped
-#     bin/panomni-bench       with --with-bench: the JMH benchmarks (bench/target/benchmarks.jar)
+#     bin/panomni-bench       with --with-bench: the JMH benchmarks (bench classes + JMH on panomni.jar's class path)
 #
-#   tools/scripts/package-runtime.sh [--output DIR] [--skip-build] [--with-bench]   (./panomni package runs it)
+#   tools/scripts/package-runtime.sh [--output DIR] [--skip-build] [--with-bench] [--headless]
+#   (./panomni package runs it)
+#
+#   --headless  leaves out the desktop/SQL/debugger modules that only plots (JFreeChart), chat templates
+#               (Jinjava) and JMH's optional profilers load: about half the image, so that the image, the
+#               benchmarks and the working tree fit a GPU host's 64 MiB transfer limit. Training with
+#               plots needs the full image.
 #
 # Needs a JDK 22+ whose jlink can link (jmods present, or a JDK built with --enable-linkable-runtime such as
 # Temurin 24+), and Maven Central once to fetch the JUnit console launcher.
@@ -17,13 +23,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="$ROOT/dist/panomni-runtime"
 BUILD=1
 WITH_BENCH=0
+HEADLESS=0
 JUNIT_CONSOLE_VERSION="${JUNIT_CONSOLE_VERSION:-1.14.1}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --output) OUT="$(realpath -m "$2")"; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
     --with-bench) WITH_BENCH=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --headless) HEADLESS=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "package-runtime: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -55,11 +63,17 @@ ARTIFACT="org.junit.platform:junit-platform-console-standalone:$JUNIT_CONSOLE_VE
 [ -f "$CONSOLE" ] || { echo "package-runtime: could not fetch $ARTIFACT" >&2; exit 1; }
 TEST_JARS=()
 while IFS= read -r jar; do TEST_JARS+=("$jar"); done < <(ls "$ROOT"/*/target/panomni-*-tests.jar 2>/dev/null || true)
-BENCH="$ROOT/bench/target/benchmarks.jar"
+# The benchmarks ship thin: their own classes (with JMH's generated harness) and JMH's jars, on the class
+# path next to panomni.jar, rather than a second fat jar that would repeat every dependency.
+BENCH=$(ls "$ROOT"/bench/target/panomni-bench-*.jar 2>/dev/null | grep -v -e sources -e tests | head -1 || true)
 EXTRA_JARS=()
 if [ "$WITH_BENCH" = 1 ]; then
-  [ -f "$BENCH" ] || { echo "package-runtime: --with-bench: $BENCH missing (build bench first)" >&2; exit 1; }
+  [ -n "$BENCH" ] && [ -f "$BENCH" ] || { echo "package-runtime: --with-bench: bench jar missing (build bench first)" >&2; exit 1; }
   EXTRA_JARS+=("$BENCH")
+  for a in org.openjdk.jmh:jmh-core:1.37 net.sf.jopt-simple:jopt-simple:5.0.4 org.apache.commons:commons-math3:3.6.1; do
+    "${MVN[@]}" -o dependency:copy -Dartifact="$a" -DoutputDirectory="$STAGE/jmh" >/dev/null 2>&1 \
+      || "${MVN[@]}" dependency:copy -Dartifact="$a" -DoutputDirectory="$STAGE/jmh" >&2
+  done
 fi
 
 # The JDK modules the application and the test launcher need (jdeps), plus the Vector API (used reflectively)
@@ -67,17 +81,21 @@ fi
 MODULES=$("$JAVA_HOME/bin/jdeps" --multi-release "$("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 \
   | sed -n 's/.*java.specification.version = \([0-9]*\).*/\1/p')" --ignore-missing-deps --print-module-deps \
   "$APP" "$CONSOLE" "${TEST_JARS[@]}")
-MODULES="$MODULES,java.base,jdk.incubator.vector,jdk.zipfs"
+MODULES="$MODULES,java.base,jdk.incubator.vector,jdk.zipfs,java.xml,java.logging"
 # JMH itself needs java.management and jdk.unsupported; jdeps would also pull in its optional profilers' modules
 # (java.desktop, jdk.jdi, ...: +30 MB), which the benchmarks do not use.
 [ ${#EXTRA_JARS[@]} -gt 0 ] && MODULES="$MODULES,java.management,jdk.unsupported"
+if [ "$HEADLESS" = 1 ]; then
+  MODULES=$(echo "$MODULES" | tr ',' '\n' | grep -v -x -e java.desktop -e java.sql -e jdk.jdi -e jdk.attach \
+    -e java.compiler -e java.instrument | paste -sd, -)
+fi
 MODULES=$(echo "$MODULES" | tr ',' '\n' | sort -u | paste -sd, -)
 echo "package-runtime: jlink modules: $MODULES" >&2
 
 rm -rf "$OUT"
 mkdir -p "$OUT/lib" "$OUT/test-lib" "$OUT/bin"
 "$JAVA_HOME/bin/jlink" --add-modules "$MODULES" --strip-debug --no-header-files --no-man-pages \
-  --compress=zip-6 --output "$OUT/runtime" 2> >(grep -v 'Using incubator modules' >&2)
+  --compress=zip-9 --output "$OUT/runtime" 2> >(grep -v 'Using incubator modules' >&2)
 # Native symbol tables are only for crash reports' stack symbolization; dropping them saves ~5 MB.
 if command -v strip >/dev/null 2>&1; then
   find "$OUT/runtime/lib" -name '*.so' -exec strip --strip-unneeded {} + 2>/dev/null || true
@@ -86,13 +104,17 @@ cp "$APP" "$OUT/lib/panomni.jar"
 cp "$CONSOLE" "$OUT/test-lib/junit-platform-console-standalone.jar"
 for jar in "${TEST_JARS[@]}"; do cp "$jar" "$OUT/test-lib/"; done
 if [ "$WITH_BENCH" = 1 ]; then
-  cp "$BENCH" "$OUT/lib/benchmarks.jar"
+  mkdir -p "$OUT/bench-lib"
+  cp "$BENCH" "$OUT/bench-lib/panomni-bench.jar"
+  cp "$STAGE"/jmh/*.jar "$OUT/bench-lib/"
   cat > "$OUT/bin/panomni-bench" <<'SCRIPT'
 #!/usr/bin/env bash
 # JMH benchmarks on the bundled runtime: bin/panomni-bench -l (list), bin/panomni-bench DowncallCost, ...
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+CP="$HERE/lib/panomni.jar"
+for j in "$HERE"/bench-lib/*.jar; do CP="$CP:$j"; done
 exec "$HERE/runtime/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-  -jar "$HERE/lib/benchmarks.jar" "$@"
+  -cp "$CP" org.openjdk.jmh.Main "$@"
 SCRIPT
   chmod +x "$OUT/bin/panomni-bench"
 fi
