@@ -23,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>Threads: any thread may call in (the in-process communicator's rank threads, the CPU pool);
  * every method that talks to the driver first makes this device's primary context current on the
- * calling thread ({@link #makeCurrent()}), which is a cheap driver call.
+ * calling thread ({@link #makeCurrent()}; a driver call only when the thread last used another device).
  *
  * <p>Memory: {@code cuMemAllocAsync}/{@code cuMemFreeAsync} on the compute stream, from the
  * device's default pool with its release threshold at the maximum, so freed blocks stay in the pool
@@ -133,9 +133,18 @@ public final class CudaDevice {
         return out.get(JAVA_INT, 0);
     }
 
-    /** Makes this device's primary context current on the calling thread. */
+    /**
+     * Makes this device's primary context current on the calling thread. The last context set this
+     * way is remembered per thread, so the driver is called only when a thread switches devices;
+     * code that sets a thread's context without this method must call
+     * {@link CudaRuntime#forgetCurrentContext()} afterwards.
+     */
     public void makeCurrent() {
+        if (CudaRuntime.CURRENT.get() == this) {
+            return;
+        }
         CudaErrors.check(CudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent(cuda:" + ordinal + ")");
+        CudaRuntime.CURRENT.set(this);
     }
 
     /** The default compute stream (non-blocking): kernels, allocations and frees are queued here. */

@@ -26,6 +26,9 @@ public final class CudaRuntime {
     private record Probe(boolean available, String reason, int deviceCount) {
     }
 
+    /** The device whose context {@link CudaDevice#makeCurrent()} last made current on each thread. */
+    static final ThreadLocal<CudaDevice> CURRENT = new ThreadLocal<>();
+
     private static volatile Probe probe;
     private static volatile CudaDevice[] devices;
     private static volatile boolean syncEveryLaunch = readSyncSwitch();
@@ -84,6 +87,14 @@ public final class CudaRuntime {
             throw new IllegalArgumentException("not a CUDA device: " + device);
         }
         return device(device.index());
+    }
+
+    /**
+     * Tells the runtime that the calling thread's current context was changed by code outside
+     * {@link CudaDevice#makeCurrent()} (a direct {@code cuCtxSetCurrent}), so the next call sets it again.
+     */
+    public static void forgetCurrentContext() {
+        CURRENT.remove();
     }
 
     /** Whether every launch is followed by a synchronization (the debug switch). */

@@ -67,12 +67,30 @@ class KernelLaunchErrorsGpuTest {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> cmd = new ArrayList<>(List.of(java.toString(), "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-Dpanomni.cuda.sync=true",
-                "-cp", System.getProperty("java.class.path"), IllegalAddressProbe.class.getName()));
+                "-cp", childClassPath(), IllegalAddressProbe.class.getName()));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(2, TimeUnit.MINUTES), "child JVM timed out");
         assertEquals(0, p.exitValue(), "child output:\n" + out);
         assertTrue(out.contains("KERNEL=fill_strided") && out.contains("OP=LayoutKernels.fill"), out);
         assertTrue(out.contains("ILLEGAL_ADDRESS") || out.contains("LAUNCH_FAILED"), out);
+    }
+
+    /**
+     * The class path of this JVM plus where the probe, the tensor, kernels and bindings classes were
+     * loaded from: under the JUnit console launcher the test classes are not on java.class.path.
+     */
+    private static String childClassPath() throws Exception {
+        java.util.LinkedHashSet<String> entries = new java.util.LinkedHashSet<>();
+        for (Class<?> c : new Class<?>[] {IllegalAddressProbe.class, Tensor.class, KernelLauncher.class,
+                dev.panomni.bindings.cuda.CudaDriver.class}) {
+            entries.add(Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+        }
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (!e.isEmpty()) {
+                entries.add(e);
+            }
+        }
+        return String.join(java.io.File.pathSeparator, entries);
     }
 }
