@@ -60,6 +60,7 @@ class CudaRuntimeGpuTest {
     @Test
     void deviceStorageIsAZeroLengthSegmentAtTheDeviceAddress() {
         CudaDevice d = CudaRuntime.device(0);
+        d.synchronize(); // frees queued by earlier tests complete first
         long before = d.poolUsedBytes();
         Storage s = backend().allocate(CUDA, 1 << 20);
         assertEquals(0, s.segment().byteSize());
