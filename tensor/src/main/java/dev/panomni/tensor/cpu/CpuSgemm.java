@@ -7,6 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * Single-precision matrix multiply {@code C = alpha * A B + beta * C} on host memory, in the layout
@@ -56,6 +58,8 @@ final class CpuSgemm {
     static final int NC = 2048;
     /** Size of the B packing buffer of a calling thread (8 MiB). */
     private static final int B_BUFFER_FLOATS = 1 << 21;
+    /** Parallel work is cut into about this many tasks per thread. */
+    private static final int TASKS_PER_THREAD = 8;
     /** Below this many flops per block the work runs on the calling thread. */
     private static final long PARALLEL_FLOPS = 1L << 22;
 
@@ -130,41 +134,57 @@ final class CpuSgemm {
                 boolean par = parallel && CpuParallel.threads() > 1
                         && 2L * m * nc * Math.min(k, (long) gBlocks * kcMax) >= PARALLEL_FLOPS;
                 float[] bp = ws.b(gBlocks * blockFloats);
-                CpuParallel.forRange((long) gBlocks * panelsB, par ? Math.max(1, 8192 / kcMax) : (long) gBlocks * panelsB,
-                        (s, e) -> {
-                            float[] scratch = WORKSPACE.get().panel;
-                            for (long u = s; u < e; u++) {
-                                int kb = kb0 + (int) (u / panelsB);
-                                int q = (int) (u % panelsB);
-                                int p0 = kb * kcMax;
-                                packB(b, p0, Math.min(kcMax, k - p0), j0, nc, bp, (kb - kb0) * blockFloats, q, scratch);
-                            }
-                        });
-                // Split columns too when there are few row blocks, so every thread gets work.
-                int want = par ? 2 * CpuParallel.threads() : 1;
+                runTasks(gBlocks * panelsB, par, u -> {
+                    int kb = kb0 + u / panelsB;
+                    int p0 = kb * kcMax;
+                    packB(b, p0, Math.min(kcMax, k - p0), j0, nc, bp, (kb - kb0) * blockFloats, u % panelsB,
+                            WORKSPACE.get().panel);
+                });
+                // Split columns too when there are few row blocks: small tasks keep every thread
+                // busy, also when another process takes a core away for a while.
+                int want = par ? TASKS_PER_THREAD * CpuParallel.threads() : 1;
                 int nChunks = Math.max(1, Math.min(ceilDiv(want, mBlocks), panelsB / 4));
                 int chunkPanels = ceilDiv(panelsB, nChunks);
                 int chunks = ceilDiv(panelsB, chunkPanels);
-                int tasks = mBlocks * chunks;
-                CpuParallel.forRange(tasks, par ? 1 : tasks, (s, e) -> {
+                runTasks(mBlocks * chunks, par, t -> {
                     Workspace w = WORKSPACE.get();
-                    for (int t = (int) s; t < e; t++) {
-                        int i0 = (t / chunks) * MC;
-                        int mc = Math.min(MC, m - i0);
-                        int q0 = (t % chunks) * chunkPanels;
-                        int q1 = Math.min(panelsB, q0 + chunkPanels);
-                        for (int kb = kb0; kb < kb0 + gBlocks; kb++) {
-                            int p0 = kb * kcMax;
-                            int kc = Math.min(kcMax, k - p0);
-                            float[] ap = w.a(ceilDiv(mc, MR) * MR * kc);
-                            packA(a, i0, mc, p0, kc, ap, w.line);
-                            macroKernel(ap, mc, bp, (kb - kb0) * blockFloats, q0, q1, nc, kc, c,
-                                    cOff + (long) i0 * ldc + j0, ldc, alpha, overwriteFirst && kb == 0, w.tile);
-                        }
+                    int i0 = (t / chunks) * MC;
+                    int mc = Math.min(MC, m - i0);
+                    int q0 = (t % chunks) * chunkPanels;
+                    int q1 = Math.min(panelsB, q0 + chunkPanels);
+                    for (int kb = kb0; kb < kb0 + gBlocks; kb++) {
+                        int p0 = kb * kcMax;
+                        int kc = Math.min(kcMax, k - p0);
+                        float[] ap = w.a(ceilDiv(mc, MR) * MR * kc);
+                        packA(a, i0, mc, p0, kc, ap, w.line);
+                        macroKernel(ap, mc, bp, (kb - kb0) * blockFloats, q0, q1, nc, kc, c,
+                                cOff + (long) i0 * ldc + j0, ldc, alpha, overwriteFirst && kb == 0, w.tile);
                     }
                 });
             }
         }
+    }
+
+    /**
+     * Runs tasks [0, count), in parallel when asked: one job per worker, each pulling the next task
+     * index from a shared counter until none is left, so a thread that the OS deschedules holds up
+     * at most the one task it is in.
+     */
+    private static void runTasks(int count, boolean parallel, IntConsumer task) {
+        if (!parallel || count <= 1) {
+            for (int t = 0; t < count; t++) {
+                task.accept(t);
+            }
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        CpuParallel.forRange(Math.min(count, CpuParallel.threads()), 1, (s, e) -> {
+            for (long j = s; j < e; j++) {
+                for (int t = next.getAndIncrement(); t < count; t = next.getAndIncrement()) {
+                    task.accept(t);
+                }
+            }
+        });
     }
 
     /**
