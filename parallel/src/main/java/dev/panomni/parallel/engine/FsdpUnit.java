@@ -112,6 +112,20 @@ final class FsdpUnit {
         installed = null;
     }
 
+    /**
+     * Completes and discards a prefetch that nobody used (its values would be stale after the
+     * optimizer step). Every rank calls it at the same point, so the collective still pairs up.
+     */
+    void discardPrefetch() {
+        if (!gathering) {
+            return;
+        }
+        gathering = false;
+        for (ShardBucket b : buckets) {
+            b.finishGather().values().forEach(Tensor::close);
+        }
+    }
+
     /** Drops everything in flight after a failure, so buffers are not leaked. */
     void abandon() {
         gathering = false;

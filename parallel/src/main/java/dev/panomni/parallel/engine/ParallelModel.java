@@ -376,6 +376,7 @@ public final class ParallelModel implements AutoCloseable {
     /** Ends a step without a backward (evaluation): frees the root unit and any unit kept gathered. */
     public void endStep() {
         for (FsdpUnit u : units.values()) {
+            u.discardPrefetch();
             u.uninstall();
         }
         lastOrder = forwardOrder;
