@@ -70,10 +70,15 @@ class MemoryRoundTripGpuTest {
     void asyncCopiesThroughPinnedMemoryAndTheStreamOrderedPool() {
         try (Gpu gpu = Gpu.open(); Arena arena = Arena.ofConfined()) {
             long bytes = (long) N * 4;
+            // Two pinned buffers: an async copy reads its source when the stream gets to it, so the source must
+            // not be reused before then.
             MemorySegment pp = arena.allocate(ADDRESS);
             CudaStatus.check(CudaDriver.cuMemHostAlloc(pp, bytes, CudaConstants.CU_MEMHOSTALLOC_PORTABLE),
                     "cuMemHostAlloc");
             MemorySegment pinned = pp.get(ADDRESS, 0).reinterpret(bytes);
+            CudaStatus.check(CudaDriver.cuMemHostAlloc(pp, bytes, CudaConstants.CU_MEMHOSTALLOC_PORTABLE),
+                    "cuMemHostAlloc");
+            MemorySegment result = pp.get(ADDRESS, 0).reinterpret(bytes);
             MemorySegment pool = arena.allocate(CudaTypes.CUmemoryPool);
             CudaStatus.check(CudaDriver.cuDeviceGetDefaultMemPool(pool, gpu.device), "cuDeviceGetDefaultMemPool");
             MemorySegment threshold = arena.allocate(JAVA_LONG);
@@ -99,18 +104,16 @@ class MemoryRoundTripGpuTest {
                 long e = gpu.alloc(bytes);
                 CudaStatus.check(CudaDriver.cuMemcpyDtoDAsync(e, d, bytes, gpu.stream), "cuMemcpyDtoDAsync");
                 CudaStatus.check(CudaDriver.cuMemFreeAsync(d, gpu.stream), "cuMemFreeAsync");
-                for (int i = 0; i < N; i++) {
-                    pinned.setAtIndex(JAVA_INT, i, -1);
-                }
-                CudaStatus.check(CudaDriver.cuMemcpyDtoHAsync(pinned, e, bytes, gpu.stream), "cuMemcpyDtoHAsync");
+                result.fill((byte) -1);
+                CudaStatus.check(CudaDriver.cuMemcpyDtoHAsync(result, e, bytes, gpu.stream), "cuMemcpyDtoHAsync");
                 CudaStatus.check(CudaDriver.cuEventRecord(end.get(ADDRESS, 0), gpu.stream), "cuEventRecord");
                 CudaStatus.check(CudaDriver.cuEventSynchronize(end.get(ADDRESS, 0)), "cuEventSynchronize");
                 assertEquals(CUresult.CUDA_SUCCESS, CudaDriver.cuStreamQuery(gpu.stream));
                 gpu.free(e);
-                assertEquals(5, pinned.getAtIndex(JAVA_INT, 0));
-                assertEquals(0, pinned.getAtIndex(JAVA_INT, 1));
+                assertEquals(5, result.getAtIndex(JAVA_INT, 0));
+                assertEquals(0, result.getAtIndex(JAVA_INT, 1));
                 for (int i = 2; i < N; i++) {
-                    assertEquals(i * 3 + 1, pinned.getAtIndex(JAVA_INT, i), "element " + i);
+                    assertEquals(i * 3 + 1, result.getAtIndex(JAVA_INT, i), "element " + i);
                 }
                 MemorySegment ms = arena.allocate(JAVA_FLOAT);
                 CudaStatus.check(CudaDriver.cuEventElapsedTime(ms, start.get(ADDRESS, 0), end.get(ADDRESS, 0)),
@@ -120,6 +123,7 @@ class MemoryRoundTripGpuTest {
                 CudaDriver.cuEventDestroy(start.get(ADDRESS, 0));
                 CudaDriver.cuEventDestroy(end.get(ADDRESS, 0));
                 CudaStatus.check(CudaDriver.cuMemFreeHost(pinned), "cuMemFreeHost");
+                CudaStatus.check(CudaDriver.cuMemFreeHost(result), "cuMemFreeHost");
             }
         }
     }
@@ -135,6 +139,7 @@ class MemoryRoundTripGpuTest {
                 long d = gpu.alloc(host.byteSize());
                 CudaStatus.check(CudaDriver.cuMemcpyHtoDAsync(d, host, host.byteSize(), gpu.stream),
                         "cuMemcpyHtoDAsync");
+                gpu.synchronize(); // the copy reads host memory when the stream runs it: wait before reusing it
                 host.fill((byte) 0);
                 CudaStatus.check(CudaDriver.cuMemcpyDtoHAsync(host, d, host.byteSize(), gpu.stream),
                         "cuMemcpyDtoHAsync");

@@ -171,6 +171,23 @@ class SafetensorsTest {
     }
 
     @Test
+    void unpaddedHeadersAreReadAndMisalignedViewsCopy() throws IOException {
+        try (Scope s = Scope.open()) {
+            // Older writers did not pad the header: 54 bytes put the F32 data at file offset 62, not a multiple of 4.
+            String json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+            Path p = dir.resolve("odd.safetensors");
+            Files.write(p, file(json, floats(1.5f, -2f)));
+            try (SafetensorsFile f = SafetensorsFile.open(p)) {
+                assertEquals(54, f.header().headerLength());
+                Tensor v = f.view("w");
+                assertTrue(v.data().address() != f.bytes("w").address(), "a misaligned view is a copy");
+                assertArrayEquals(new float[] {1.5f, -2f}, v.toFloatArray());
+                assertArrayEquals(new float[] {1.5f, -2f}, f.load("w").toFloatArray());
+            }
+        }
+    }
+
+    @Test
     void shardedWriteFollowsHuggingFaceAndRoundTrips() throws IOException {
         try (Scope s = Scope.open()) {
             Random rnd = new Random(3);
