@@ -34,6 +34,7 @@ public final class InProcessCommunicator implements Communicator {
     private long seq;
     private final long[] sendSeq;
     private final long[] recvSeq;
+    private final java.util.Map<String, Integer> subGroupCalls = new java.util.HashMap<>();
 
     InProcessCommunicator(InProcessGroup group, int rank) {
         this.group = group;
@@ -420,7 +421,8 @@ public final class InProcessCommunicator implements Communicator {
         if (mine < 0) {
             throw new IllegalArgumentException("subGroup: rank " + rank + " is not a member of " + Arrays.toString(ranks));
         }
-        return new InProcessCommunicator(group.subGroup(ranks), mine);
+        int nth = subGroupCalls.merge(Arrays.toString(ranks), 1, Integer::sum) - 1;
+        return new InProcessCommunicator(group.subGroup(ranks, nth), mine);
     }
 
     @Override
