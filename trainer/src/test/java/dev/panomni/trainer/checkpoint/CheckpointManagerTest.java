@@ -94,7 +94,7 @@ class CheckpointManagerTest {
 
     @Test
     void saveAndRestoreRoundTripsTensorsAndState() throws Exception {
-        CheckpointManager mgr = new CheckpointManager(dir.resolve("ckpt"), 3, new MinimalSafetensorsStore());
+        CheckpointManager mgr = new CheckpointManager(dir.resolve("ckpt"), 3, new SafetensorsStore());
         DataLoaderState data = loaderState();
         Path saved = mgr.save(checkpoint(100, 1.5f, data));
         assertEquals(dir.resolve("ckpt/step-000100"), saved);
@@ -121,7 +121,7 @@ class CheckpointManagerTest {
 
     /** A store that writes the model file, then dies before the optimizer file: a save killed midway. */
     private static final class DyingStore implements TensorStore {
-        private final MinimalSafetensorsStore inner = new MinimalSafetensorsStore();
+        private final SafetensorsStore inner = new SafetensorsStore();
         private int writes;
 
         @Override
@@ -147,7 +147,7 @@ class CheckpointManagerTest {
     @Test
     void aSaveKilledMidwayLeavesThePreviousCheckpointLatestAndLoadable() throws Exception {
         Path root = dir.resolve("ckpt");
-        new CheckpointManager(root, 3, new MinimalSafetensorsStore()).save(checkpoint(100, 1f, null));
+        new CheckpointManager(root, 3, new SafetensorsStore()).save(checkpoint(100, 1f, null));
         CheckpointManager dying = new CheckpointManager(root, 3, new DyingStore());
         CheckpointException e = assertThrows(CheckpointException.class, () -> dying.save(checkpoint(200, 2f, null)));
         assertTrue(e.getMessage().contains("simulated crash"), e.getMessage());
@@ -155,7 +155,7 @@ class CheckpointManagerTest {
         assertFalse(Files.exists(root.resolve("step-000200")));
         assertEquals("step-000100\n", Files.readString(root.resolve("latest")));
 
-        CheckpointManager fresh = new CheckpointManager(root, 3, new MinimalSafetensorsStore());
+        CheckpointManager fresh = new CheckpointManager(root, 3, new SafetensorsStore());
         assertEquals(Optional.of(root.resolve("step-000100")), fresh.latest());
         Map<String, Tensor> params = zerosLike(model(1f));
         fresh.open(fresh.latest().orElseThrow()).restoreModel(params);
@@ -165,11 +165,11 @@ class CheckpointManagerTest {
     @Test
     void leftoversOfAKilledProcessAreIgnoredAndCleaned() throws Exception {
         Path root = dir.resolve("ckpt");
-        CheckpointManager mgr = new CheckpointManager(root, 3, new MinimalSafetensorsStore());
+        CheckpointManager mgr = new CheckpointManager(root, 3, new SafetensorsStore());
         mgr.save(checkpoint(100, 1f, null));
         // A process killed during its save leaves the temporary directory, never a step directory.
         Path tmp = Files.createDirectory(root.resolve(".tmp-step-000200-999-1"));
-        new MinimalSafetensorsStore().write(model(2f), tmp.resolve(CheckpointManager.MODEL_FILE));
+        new SafetensorsStore().write(model(2f), tmp.resolve(CheckpointManager.MODEL_FILE));
         // A step directory without its manifest (copied by hand, or from a non-atomic file system).
         Path partial = Files.createDirectory(root.resolve("step-000300"));
         Files.writeString(partial.resolve(CheckpointManager.STATE_FILE), "{\"step\": 300}");
@@ -186,7 +186,7 @@ class CheckpointManagerTest {
     @Test
     void aDamagedCheckpointIsSkippedForTheOlderOne() throws Exception {
         Path root = dir.resolve("ckpt");
-        CheckpointManager mgr = new CheckpointManager(root, 5, new MinimalSafetensorsStore());
+        CheckpointManager mgr = new CheckpointManager(root, 5, new SafetensorsStore());
         mgr.save(checkpoint(100, 1f, null));
         Path newer = mgr.save(checkpoint(200, 2f, null));
         Path model = newer.resolve(CheckpointManager.MODEL_FILE); // latest names it, but it is damaged
@@ -201,7 +201,7 @@ class CheckpointManagerTest {
     @Test
     void onlyTheLastNAreKept() throws Exception {
         Path root = dir.resolve("ckpt");
-        CheckpointManager mgr = new CheckpointManager(root, 2, new MinimalSafetensorsStore());
+        CheckpointManager mgr = new CheckpointManager(root, 2, new SafetensorsStore());
         for (int step = 1; step <= 5; step++) {
             mgr.save(checkpoint(step * 10, step, null));
         }
@@ -212,7 +212,7 @@ class CheckpointManagerTest {
     @Test
     void pruningNeverDeletesTheCheckpointJustWritten() throws Exception {
         Path root = dir.resolve("ckpt");
-        CheckpointManager mgr = new CheckpointManager(root, 1, new MinimalSafetensorsStore());
+        CheckpointManager mgr = new CheckpointManager(root, 1, new SafetensorsStore());
         mgr.save(checkpoint(500, 5f, null));
         // Resuming from an older checkpoint and saving again: the new, lower step is the one written.
         Path saved = mgr.save(checkpoint(300, 3f, null));
@@ -224,7 +224,7 @@ class CheckpointManagerTest {
     @Test
     void savingAnExistingStepReplacesIt() throws Exception {
         Path root = dir.resolve("ckpt");
-        CheckpointManager mgr = new CheckpointManager(root, 3, new MinimalSafetensorsStore());
+        CheckpointManager mgr = new CheckpointManager(root, 3, new SafetensorsStore());
         mgr.save(checkpoint(100, 1f, null));
         mgr.save(checkpoint(100, 9f, null));
         Map<String, Tensor> params = zerosLike(model(9f));
@@ -237,7 +237,7 @@ class CheckpointManagerTest {
 
     @Test
     void aCheckpointOfAnotherShapeIsRejectedWithEveryMismatch() {
-        CheckpointManager mgr = new CheckpointManager(dir.resolve("ckpt"), 3, new MinimalSafetensorsStore());
+        CheckpointManager mgr = new CheckpointManager(dir.resolve("ckpt"), 3, new SafetensorsStore());
         Path saved = mgr.save(checkpoint(100, 1f, null));
         Map<String, Tensor> other = new LinkedHashMap<>();
         other.put("embed.weight", Tensor.zeros(8, 3));
@@ -256,7 +256,7 @@ class CheckpointManagerTest {
     @Test
     void resumeResolvesAutoNeverAndPaths() throws Exception {
         Path root = dir.resolve("ckpt");
-        CheckpointManager mgr = new CheckpointManager(root, 3, new MinimalSafetensorsStore());
+        CheckpointManager mgr = new CheckpointManager(root, 3, new SafetensorsStore());
         assertEquals(Optional.empty(), mgr.resolveResume("auto"), "nothing to resume from yet");
         mgr.save(checkpoint(100, 1f, null));
         Path latest = mgr.save(checkpoint(200, 2f, null));

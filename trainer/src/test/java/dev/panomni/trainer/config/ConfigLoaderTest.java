@@ -147,7 +147,7 @@ class ConfigLoaderTest {
     void farOffKeyGetsNoSuggestionButTheKnownKeys() {
         ConfigError e = only(fail("logging: {colour: red}"));
         assertFalse(e.problem().contains("did you mean"), e.problem());
-        assertTrue(e.problem().contains("known keys of 'logging': dir, every, plots"), e.problem());
+        assertTrue(e.problem().contains("known keys of 'logging': dir, every, plots, sample_prompts, sample_tokens"), e.problem());
     }
 
     @ParameterizedTest

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class MinimalSafetensorsStoreTest {
+class SafetensorsStoreTest {
     @TempDir
     Path dir;
 
@@ -34,7 +34,7 @@ class MinimalSafetensorsStoreTest {
             Tensor transposed = m.transpose(0, 1); // [3, 2], not contiguous: written in row-major order
             Tensor half = Layout.cast(Tensor.of(new float[] {0.5f, -2f}, 2), DType.BF16);
             Path f = dir.resolve("t.safetensors");
-            new MinimalSafetensorsStore().write(Map.of("b.t", transposed, "a.half", half,
+            new SafetensorsStore().write(Map.of("b.t", transposed, "a.half", half,
                     "c.ids", Tensor.ofLongs(new long[] {3, -1}, 2)), f);
 
             byte[] bytes = Files.readAllBytes(f);
@@ -48,13 +48,13 @@ class MinimalSafetensorsStoreTest {
             assertEquals("I64", header.get("c.ids").get("dtype").asText());
             assertEquals(8 + headerLen + 4 + 24 + 16, bytes.length);
 
-            Map<String, Tensor> back = new MinimalSafetensorsStore().read(f);
+            Map<String, Tensor> back = new SafetensorsStore().read(f);
             assertArrayEquals(new float[] {1, 4, 2, 5, 3, 6}, back.get("b.t").toFloatArray());
             assertArrayEquals(new long[] {3, 2}, back.get("b.t").shape());
             assertEquals(DType.BF16, back.get("a.half").dtype());
             assertArrayEquals(new float[] {0.5f, -2f}, back.get("a.half").toFloatArray());
             assertArrayEquals(new long[] {3, -1}, back.get("c.ids").toLongArray());
-            assertEquals(new TensorInfo(DType.F32, new long[] {3, 2}), new MinimalSafetensorsStore().describe(f).get("b.t"));
+            assertEquals(new TensorInfo(DType.F32, new long[] {3, 2}), new SafetensorsStore().describe(f).get("b.t"));
         }
     }
 
@@ -62,14 +62,14 @@ class MinimalSafetensorsStoreTest {
     void truncatedOrCorruptFilesAreRejectedWithTheReason() throws Exception {
         Path f = dir.resolve("t.safetensors");
         try (Scope s = Scope.open("st")) {
-            new MinimalSafetensorsStore().write(Map.of("w", Tensor.zeros(16)), f);
+            new SafetensorsStore().write(Map.of("w", Tensor.zeros(16)), f);
         }
         byte[] bytes = Files.readAllBytes(f);
         Files.write(f, Arrays.copyOf(bytes, bytes.length - 1));
-        IOException e = assertThrows(IOException.class, () -> new MinimalSafetensorsStore().describe(f));
+        IOException e = assertThrows(IOException.class, () -> new SafetensorsStore().describe(f));
         assertTrue(e.getMessage().contains("tensor 'w' [16] F32 has data_offsets [0, 64]"), e.getMessage());
         Files.write(f, new byte[] {1, 2, 3});
-        assertTrue(assertThrows(IOException.class, () -> new MinimalSafetensorsStore().read(f)).getMessage()
+        assertTrue(assertThrows(IOException.class, () -> new SafetensorsStore().read(f)).getMessage()
                 .contains("not a safetensors file"));
     }
 }
