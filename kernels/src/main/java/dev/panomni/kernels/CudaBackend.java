@@ -6,12 +6,24 @@ import dev.panomni.tensor.Backend;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Storage;
+import dev.panomni.tensor.ops.ActivationKernels;
 import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.GradNormKernels;
 import dev.panomni.tensor.ops.GroupedGemmKernels;
 import dev.panomni.tensor.ops.LinalgKernels;
 import dev.panomni.tensor.ops.OptimizerKernels;
+import dev.panomni.tensor.ops.AttentionKernels;
+import dev.panomni.tensor.ops.EmbeddingKernels;
+import dev.panomni.tensor.ops.IndexingKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
+import dev.panomni.tensor.ops.LossKernels;
+import dev.panomni.tensor.ops.NormKernels;
+import dev.panomni.tensor.ops.ReductionKernels;
+import dev.panomni.tensor.ops.RotaryKernels;
+import dev.panomni.tensor.ops.SelectionKernels;
+import dev.panomni.tensor.ops.SoftmaxKernels;
+import dev.panomni.tensor.ops.TopKKernels;
+import dev.panomni.tensor.ops.UnaryKernels;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
@@ -40,6 +52,18 @@ public final class CudaBackend implements Backend {
         register(GroupedGemmKernels.class, new CudaGroupedGemmKernels(linalg));
         register(OptimizerKernels.class, new CudaOptimizerKernels());
         register(GradNormKernels.class, new CudaGradNormKernels());
+        register(UnaryKernels.class, new CudaUnaryKernels());
+        register(ReductionKernels.class, new CudaReductionKernels());
+        register(SoftmaxKernels.class, new CudaSoftmaxKernels());
+        register(LossKernels.class, new CudaLossKernels());
+        register(NormKernels.class, new CudaNormKernels());
+        register(RotaryKernels.class, new CudaRotaryKernels());
+        register(ActivationKernels.class, new CudaActivationKernels());
+        register(EmbeddingKernels.class, new CudaEmbeddingKernels());
+        register(IndexingKernels.class, new CudaIndexingKernels());
+        register(TopKKernels.class, new CudaTopKKernels());
+        register(SelectionKernels.class, new CudaSelectionKernels());
+        register(AttentionKernels.class, new CudaAttentionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {

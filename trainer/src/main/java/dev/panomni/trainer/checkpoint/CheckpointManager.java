@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * dir/
- *   latest                 "step-000300": the newest complete checkpoint (replaced atomically)
+ *   latest                 "step-000300": the checkpoint saved last (replaced atomically)
  *   step-000200/           model.safetensors, optimizer.safetensors, state.json, config.yaml, manifest.json
  *   step-000300/
  *   .tmp-step-000400-...   a save in progress, or one killed midway: ignored, deleted by the next manager
@@ -211,8 +211,23 @@ public final class CheckpointManager {
         return out;
     }
 
-    /** The newest complete checkpoint, if any (the directories decide; {@code latest} is for people and tools). */
+    /**
+     * The checkpoint to resume from: the one {@code latest} names when it is complete (after a
+     * resume from an older step, the newest save is not the highest step), else the highest
+     * complete step (a crash between installing a checkpoint and updating the pointer).
+     */
     public Optional<Path> latest() {
+        Path pointer = root.resolve(LATEST_FILE);
+        if (Files.isRegularFile(pointer)) {
+            try {
+                String name = Files.readString(pointer).trim();
+                if (STEP_DIR.matcher(name).matches() && problemWith(root.resolve(name)) == null) {
+                    return Optional.of(root.resolve(name));
+                }
+            } catch (IOException e) {
+                // fall back to the directories
+            }
+        }
         List<Path> all = completeCheckpoints();
         return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
     }

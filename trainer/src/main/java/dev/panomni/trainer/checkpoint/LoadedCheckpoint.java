@@ -60,6 +60,11 @@ public final class LoadedCheckpoint {
         return read(CheckpointManager.MODEL_FILE);
     }
 
+    /** The optimizer tensors as stored (host tensors owned by the current scope), for {@code Optimizer.loadStateDict}. */
+    public Map<String, Tensor> readOptimizer() {
+        return read(CheckpointManager.OPTIMIZER_FILE);
+    }
+
     /** Names, dtypes and shapes of the model tensors. */
     public Map<String, TensorInfo> describeModel() {
         try {

@@ -8,8 +8,7 @@ import java.util.Map;
 
 /**
  * Reads and writes a named set of tensors as one file. Checkpoints use it for model and optimizer
- * tensors; {@link MinimalSafetensorsStore} is the implementation until the shared safetensors
- * reader/writer of the modalities module replaces it.
+ * tensors; {@link SafetensorsStore} is the implementation (tests wrap it to simulate failures).
  */
 public interface TensorStore {
     /** Writes {@code tensors} (any device, any layout) to {@code file}, replacing it. Does not fsync. */

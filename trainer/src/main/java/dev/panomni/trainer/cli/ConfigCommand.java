@@ -2,7 +2,9 @@ package dev.panomni.trainer.cli;
 
 import dev.panomni.trainer.config.ConfigException;
 import dev.panomni.trainer.config.ConfigLoader;
+import dev.panomni.trainer.config.ConfigOverride;
 import dev.panomni.trainer.config.RunConfig;
+import dev.panomni.trainer.demo.DemoJob;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,6 +30,10 @@ public final class ConfigCommand implements Callable<Integer> {
     @Option(names = "--print", description = "print the resolved configuration as YAML")
     boolean print;
 
+    @Option(names = "--demo", description = "start from the built-in demo job's settings (what `panomni train` "
+            + "runs without --config) instead of the defaults")
+    boolean demo;
+
     PrintStream out = System.out;
     PrintStream err = System.err;
 
@@ -35,7 +41,11 @@ public final class ConfigCommand implements Callable<Integer> {
     public Integer call() {
         RunConfig config;
         try {
-            config = options.load(overrides);
+            if (demo && options.config != null) {
+                err.println("--demo and --config exclude each other: --demo shows the built-in job's settings");
+                return 2;
+            }
+            config = demo ? DemoJob.config(ConfigOverride.parse(overrides)) : options.load(overrides);
         } catch (ConfigException e) {
             err.println(e.getMessage());
             return 2;

@@ -1,22 +1,107 @@
 package dev.panomni.trainer.cli;
 
+import dev.panomni.trainer.Trainer;
+import dev.panomni.trainer.TrainerOptions;
+import dev.panomni.trainer.TrainingResult;
+import dev.panomni.trainer.config.ConfigException;
+import dev.panomni.trainer.config.ConfigLoader;
+import dev.panomni.trainer.config.ConfigOverride;
+import dev.panomni.trainer.config.RunConfig;
+import dev.panomni.trainer.demo.DemoJob;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Unmatched;
 
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code panomni train}: runs a training recipe. */
+/** {@code panomni train}: runs a training job. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train a model from a YAML config (no arguments: the built-in demonstration job).")
+        description = {"Train a model from a YAML config. Without --config: the built-in demonstration job (a tiny",
+                "decoder learns to count on a generated dataset, on the CPU in about a minute or two).",
+                "Any config key can be overridden as --section.key=value, e.g. --train.steps=400.",
+                "A run resumes automatically from the latest checkpoint in checkpoint.dir; Ctrl-C saves one."},
+        footer = {"", "Exit codes: 0 done (the demo: its loss fell below the threshold), 1 training failed or the demo",
+                "missed its threshold, 2 invalid configuration, 130 interrupted (checkpoint saved).",
+                "", "Examples:", "  panomni train", "  panomni train --train.steps=400 --train.lr=1e-3",
+                "  panomni train --config examples/tiny-qwen3.yaml", "  panomni train --config run.yaml --resume"})
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--config", description = "run configuration (YAML)")
-    Path config;
+    @Mixin
+    final ConfigOptions options = new ConfigOptions();
+
+    @Option(names = "--resume", arity = "0..1", paramLabel = "DIR", fallbackValue = "",
+            description = {"resume from the latest checkpoint (fail if there is none), or from checkpoint DIR",
+                    "(without it a run still resumes automatically, per checkpoint.resume)"})
+    String resume;
+
+    @Unmatched
+    List<String> overrides = new ArrayList<>();
+
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    TrainerOptions trainerOptions = TrainerOptions.defaults();
 
     @Override
     public Integer call() {
-        System.err.println("panomni train: no training recipe exists yet. The tensor library and CPU backend are in "
-                + "place; the trainer (configs, recipes, the built-in job) is the next milestone.");
-        return 2;
+        TrainerOptions opts = trainerOptions.withStreams(out, err).withRequireResume(resume != null);
+        List<ConfigOverride> parsed;
+        RunConfig config;
+        try {
+            parsed = ConfigOverride.parse(overrides);
+            if (resume != null && !resume.isEmpty()) {
+                List<ConfigOverride> all = new ArrayList<>(parsed);
+                all.add(new ConfigOverride("checkpoint.resume", quoted(resume), "--resume " + resume));
+                parsed = all;
+            }
+            if (options.config == null) {
+                config = DemoJob.config(parsed);
+            } else {
+                config = ConfigLoader.load(options.config, parsed);
+            }
+        } catch (ConfigException e) {
+            err.println(e.getMessage());
+            return 2;
+        }
+        try {
+            if (options.config == null) {
+                DemoJob.Outcome o = DemoJob.run(parsed, opts);
+                return exitCode(o.result(), o.passed());
+            }
+            Path base = options.config.toAbsolutePath().getParent();
+            RunConfig withData = DemoJob.withGeneratedData(config, out);
+            TrainingResult r = new Trainer(withData, opts.withBaseDir(base)).run();
+            for (TrainingResult.Sample s : r.samples()) {
+                out.println("sample: " + s.prompt() + " -> " + s.completion());
+            }
+            return exitCode(r, true);
+        } catch (ConfigException e) {
+            err.println(e.getMessage());
+            return 2;
+        } catch (RuntimeException e) {
+            err.println("panomni train: " + e.getMessage());
+            if (System.getenv("PANOMNI_DEBUG") != null) {
+                e.printStackTrace(err);
+            } else {
+                err.println("(set PANOMNI_DEBUG=1 for the stack trace)");
+            }
+            return 1;
+        }
+    }
+
+    private static int exitCode(TrainingResult r, boolean passed) {
+        return switch (r.status()) {
+            case COMPLETED -> passed ? 0 : 1;
+            case INTERRUPTED -> 130;
+            case STOPPED -> 1;
+        };
+    }
+
+    /** A path as a YAML string value (so that ':' or '#' in it stay part of it). */
+    private static String quoted(String s) {
+        return "'" + s.replace("'", "''") + "'";
     }
 }

@@ -110,7 +110,7 @@ final class ConfigSchema {
         }
         if (List.class.isAssignableFrom(raw)) {
             if (!v.isArray()) {
-                error(path, show(v), "expected a list (" + describe(type) + ")");
+                error(path, show(v), "expected " + describe(type));
                 return null;
             }
             Type element = ((ParameterizedType) type).getActualTypeArguments()[0];
@@ -226,7 +226,8 @@ final class ConfigSchema {
             return "one of " + String.join(", ", enumNames(raw));
         }
         if (List.class.isAssignableFrom(raw)) {
-            return "a list of " + describe(((ParameterizedType) type).getActualTypeArguments()[0]).replaceFirst("^an? ", "");
+            return "a list of " + describe(((ParameterizedType) type).getActualTypeArguments()[0]).replaceFirst("^an? ", "")
+                    + "s";
         }
         if (raw.isRecord()) {
             return "a section";

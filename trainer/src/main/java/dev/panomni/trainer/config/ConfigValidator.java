@@ -196,6 +196,14 @@ final class ConfigValidator {
             add("logging.dir", l.dir() == null ? "null" : "''", "must name a directory");
         }
         atLeast("logging.every", l.every(), 1);
+        atLeast("logging.sample_tokens", l.sampleTokens(), 1);
+        for (int i = 0; i < l.samplePrompts().size(); i++) {
+            String p = l.samplePrompts().get(i);
+            if (p == null || p.isEmpty()) {
+                add("logging.sample_prompts[" + i + "]", p == null ? "null" : "''", "must be non-empty text "
+                        + "(the model needs at least one token to continue)");
+            }
+        }
     }
 
     private void positive(String key, Integer value) {

@@ -44,6 +44,12 @@ public record DataConfig(
                 OnBadLine.SKIP, Overlong.SPLIT);
     }
 
+    /** This config reading {@code newFiles} instead. */
+    public DataConfig withFiles(List<DataFile> newFiles) {
+        return new DataConfig(newFiles, format, tokenizer, seqLen, maxTokensPerBatch, pack, seed, shuffleBuffer,
+                valFraction, onBadLine, overlong);
+    }
+
     /** This config with {@code seed} set (used to inherit {@code train.seed}). */
     public DataConfig withSeed(long newSeed) {
         return new DataConfig(files, format, tokenizer, seqLen, maxTokensPerBatch, pack, newSeed, shuffleBuffer,

@@ -7,7 +7,7 @@ package dev.panomni.trainer.config;
  * ({@link ConfigLoader}) the dimension fields hold the preset's values unless {@code hf_path} is
  * the source, where they stay null until the checkpoint's own config is read.
  *
- * @param family              model family ({@code tiny}, {@code qwen3}, {@code qwen3_moe}, {@code llama})
+ * @param family              model family ({@code tiny}, {@code qwen3}, {@code qwen3_moe}, {@code qwen2}, {@code llama})
  * @param size                a preset name of the family (e.g. {@code 0.6b}), or null
  * @param hfPath              directory of a Hugging Face checkpoint (config.json, safetensors), or null
  * @param dtype               parameter storage format

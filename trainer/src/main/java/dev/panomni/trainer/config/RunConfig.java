@@ -17,4 +17,14 @@ public record RunConfig(
         return new RunConfig(ModelConfig.defaults(), DataConfig.defaults(), TrainConfig.defaults(),
                 ParallelConfig.defaults(), CheckpointConfig.defaults(), LoggingConfig.defaults());
     }
+
+    /** This config with another data section. */
+    public RunConfig withData(DataConfig d) {
+        return new RunConfig(model, d, train, parallel, checkpoint, logging);
+    }
+
+    /** This config with another checkpoint section. */
+    public RunConfig withCheckpoint(CheckpointConfig c) {
+        return new RunConfig(model, data, train, parallel, c, logging);
+    }
 }

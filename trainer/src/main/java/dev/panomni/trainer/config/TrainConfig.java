@@ -12,13 +12,15 @@ import java.util.List;
  * @param schedule                decay after warmup
  * @param warmupSteps             steps of linear warmup from 0 to {@code lr}
  * @param minLrRatio              the decayed learning rate's floor, as a fraction of {@code lr}
- * @param weightDecay             AdamW decoupled weight decay (not applied to norms and biases)
+ * @param weightDecay             AdamW decoupled weight decay (never applied to norm weights and biases)
+ * @param decayEmbeddings         whether the token embedding (and a tied output head) is decayed too
  * @param betas                   AdamW (beta1, beta2)
  * @param eps                     AdamW epsilon
  * @param clipGrad                global gradient-norm clip (0 disables clipping)
  * @param seed                    seed of initialization, dropout and (unless {@code data.seed}) data order
  * @param device                  cpu, cuda or auto (cuda when a GPU is present)
- * @param precision               compute format of matmuls and activations
+ * @param precision               compute format: auto (BF16 on CUDA, FP32 on the CPU), fp32, or bf16
+ *                                with FP32 master weights in the optimizer
  * @param activationCheckpointing recompute each layer's activations in backward instead of keeping them
  * @param evalEvery               steps between validation-loss evaluations (0: never)
  * @param evalBatches             micro-batches of the validation split per evaluation
@@ -33,12 +35,13 @@ public record TrainConfig(
         int warmupSteps,
         double minLrRatio,
         double weightDecay,
+        boolean decayEmbeddings,
         List<Double> betas,
         double eps,
         double clipGrad,
         long seed,
         DeviceChoice device,
-        Precision precision,
+        ComputePrecision precision,
         boolean activationCheckpointing,
         int evalEvery,
         int evalBatches,
@@ -49,8 +52,8 @@ public record TrainConfig(
     }
 
     public static TrainConfig defaults() {
-        return new TrainConfig(1000, 8, 1, 3e-4, ScheduleKind.COSINE, 100, 0.1, 0.1, List.of(0.9, 0.95), 1e-8, 1.0,
-                1234, DeviceChoice.AUTO, Precision.FP32, false, 100, 20, OnNonFinite.STOP);
+        return new TrainConfig(1000, 8, 1, 3e-4, ScheduleKind.COSINE, 100, 0.1, 0.1, true, List.of(0.9, 0.95), 1e-8, 1.0,
+                1234, DeviceChoice.AUTO, ComputePrecision.AUTO, false, 100, 20, OnNonFinite.STOP);
     }
 
     public double beta1() {

@@ -76,6 +76,21 @@ public final class ByteTokenizer implements TokenizerAdapter {
     }
 
     @Override
+    public int[] encodeChatPrompt(List<ChatMessage> messages) {
+        int[] conversation = applyChatTemplate(messages).ids();
+        int[] header = encode("assistant\n");
+        int[] ids = Arrays.copyOf(conversation, conversation.length + 1 + header.length);
+        ids[conversation.length] = IM_START;
+        System.arraycopy(header, 0, ids, conversation.length + 1, header.length);
+        return ids;
+    }
+
+    @Override
+    public int endOfTurnId() {
+        return IM_END;
+    }
+
+    @Override
     public int eosId() {
         return EOS;
     }

@@ -46,7 +46,8 @@ public final class DataLoader implements Closeable {
     private long splitDocuments;
     private long skippedDocuments;
 
-    private DataLoader(LoaderOptions options, TokenizerAdapter tokenizer, Split split, Consumer<String> warnings) {
+    private DataLoader(LoaderOptions options, Path baseDir, TokenizerAdapter tokenizer, Split split,
+                       Consumer<String> warnings) {
         this.options = options;
         this.tokenizer = tokenizer;
         this.split = split;
@@ -60,7 +61,8 @@ public final class DataLoader implements Closeable {
                 DataFile f = options.files().get(i);
                 total += f.weight();
                 cumulativeWeights[i] = total;
-                sources.add(new DataSource(i, f.path(), Path.of(f.path()), new JsonlParser(options.format()), split,
+                Path file = baseDir == null ? Path.of(f.path()) : baseDir.resolve(f.path());
+                sources.add(new DataSource(i, f.path(), file, new JsonlParser(options.format()), split,
                         options.valFraction(), options.onBadLine(), split == Split.TRAIN, warnings));
             }
         } catch (RuntimeException e) {
@@ -80,7 +82,17 @@ public final class DataLoader implements Closeable {
      */
     public static DataLoader open(LoaderOptions options, TokenizerAdapter tokenizer, Split split,
                                   Consumer<String> warnings) {
-        return new DataLoader(options, tokenizer, split, warnings);
+        return new DataLoader(options, null, tokenizer, split, warnings);
+    }
+
+    /**
+     * Opens a loader whose relative file paths are resolved against {@code baseDir} (the config
+     * file's folder). The paths as written, not as resolved, identify the files in a saved state,
+     * so a run folder can move between a save and a resume.
+     */
+    public static DataLoader open(LoaderOptions options, Path baseDir, TokenizerAdapter tokenizer, Split split,
+                                  Consumer<String> warnings) {
+        return new DataLoader(options, baseDir, tokenizer, split, warnings);
     }
 
     /**

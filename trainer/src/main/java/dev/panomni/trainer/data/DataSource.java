@@ -27,6 +27,8 @@ final class DataSource implements Closeable {
     private final boolean cycle;
     private final Consumer<String> warnings;
     private final LineReader reader;
+    /** A second reader for re-reading saved positions without moving the stream; opened on first use. */
+    private LineReader randomAccess;
 
     private long epoch;
     private long docsThisEpoch;
@@ -105,7 +107,11 @@ final class DataSource implements Closeable {
 
     /** Reads the document at {@code ref} again (restoring a shuffle buffer or a pending document). */
     RawDocument readAt(DocRef ref) {
-        try (LineReader r = new LineReader(path)) {
+        try {
+            if (randomAccess == null) {
+                randomAccess = new LineReader(path);
+            }
+            LineReader r = randomAccess;
             r.seek(ref.byteOffset(), ref.line() - 1);
             LineReader.Line line = r.next();
             if (line == null) {
@@ -171,6 +177,9 @@ final class DataSource implements Closeable {
     public void close() {
         try {
             reader.close();
+            if (randomAccess != null) {
+                randomAccess.close();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -4,8 +4,8 @@ import java.util.List;
 
 /**
  * What the data pipeline needs of a tokenizer. {@link ByteTokenizer} implements it for tests and
- * the demonstration job; a Hugging Face tokenizer (tokenizer.json plus the model's chat template)
- * is adapted to it for real models.
+ * the demonstration job; {@link HfTokenizerAdapter} adapts a Hugging Face tokenizer (tokenizer.json
+ * plus the model's chat template) for real models.
  */
 public interface TokenizerAdapter {
     /** Number of token ids (the model's embedding rows must be at least this many). */
@@ -38,5 +38,24 @@ public interface TokenizerAdapter {
         int[] ids = java.util.Arrays.copyOf(body, body.length + 1);
         ids[body.length] = eosId();
         return ids;
+    }
+
+    /**
+     * The ids of a generation prompt: what {@link #encodeDocument} puts before the text (a BOS token
+     * where the model has one), then the text, and no end-of-sequence token.
+     */
+    default int[] encodePrompt(String text) {
+        return encode(text);
+    }
+
+    /**
+     * The ids of a conversation rendered for generation: the chat template applied to
+     * {@code messages}, followed by the header that opens the assistant's turn.
+     */
+    int[] encodeChatPrompt(List<ChatMessage> messages);
+
+    /** The token that ends an assistant turn (where chat generation stops). */
+    default int endOfTurnId() {
+        return eosId();
     }
 }
