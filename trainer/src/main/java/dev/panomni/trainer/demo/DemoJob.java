@@ -29,13 +29,15 @@ import java.util.Optional;
  * prints the model's continuations of held-out prompts, and judges the run: it succeeds when the
  * mean training loss of the last 10 steps is below {@value #LOSS_THRESHOLD} nats per token.
  *
- * <p>Why that threshold: the first number of each document is random, about 11.5 nats over the
- * document's ~37 targets, so a model that has learned to count perfectly sits near 0.32; an
- * untrained one starts at ln(260) = 5.6, and one that only knows which characters occur near 1.5.
+ * <p>Why that threshold: the first number of each document is random (its last four digits, about
+ * 9 nats, fall on the document's 36 targets), so a model that counts perfectly sits near 0.27;
+ * an untrained one starts at ln(260) = 5.6. Measured on the default schedule: 0.9 at step 50, 0.4
+ * at step 100, about 0.31 at step 200. The run is deterministic, so the result does not depend on
+ * the machine's speed.
  */
 public final class DemoJob {
     /** The mean loss of the last 10 steps must fall below this (nats per token). */
-    public static final double LOSS_THRESHOLD = 0.6;
+    public static final double LOSS_THRESHOLD = 0.5;
     /** Lines of the generated dataset. */
     public static final int LINES = 20_000;
     /** Where the demonstration's checkpoints go unless overridden. */
