@@ -176,9 +176,13 @@ class TrainerTest {
         assertEquals(2, r.step());
         assertEquals(dir.resolve("ckpt/step-000002"), r.lastCheckpoint());
 
-        TrainingResult rest = new Trainer(c, quiet().withRequireResume(true)).run();
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        TrainingResult rest = new Trainer(c, capturing(log).withRequireResume(true)).run();
         assertEquals(TrainingResult.Status.COMPLETED, rest.status());
         assertEquals(6, rest.metrics().size());
+        String out = log.toString(StandardCharsets.UTF_8);
+        assertTrue(out.contains("resumed from " + dir.resolve("ckpt/step-000002") + " at step 2"), out);
+        assertFalse(out.contains("schedule differs"), out);
     }
 
     @Test

@@ -102,7 +102,9 @@ public final class DemoJob {
         PrintStream out = options.out();
         out.println("panomni demo: teaching a tiny decoder to count up and down (see README, \"Training\")");
         RunConfig config = withGeneratedData(config(overrides), out);
-        config = startOverIfFinished(config, out);
+        if (!options.requireResume()) {
+            startOverIfFinished(config, out);
+        }
         TrainingResult result = new Trainer(config, options).run();
         int correct = 0;
         int checked = 0;
@@ -135,20 +137,20 @@ public final class DemoJob {
      * A finished demonstration in the default checkpoint folder would make "resume automatically"
      * a no-op; running the demo again means training again, so its checkpoints are cleared.
      */
-    private static RunConfig startOverIfFinished(RunConfig config, PrintStream out) {
+    private static void startOverIfFinished(RunConfig config, PrintStream out) {
         CheckpointConfig cc = config.checkpoint();
         if (!CheckpointConfig.AUTO.equals(cc.resume()) || !Path.of(cc.dir()).normalize()
                 .equals(Path.of(DEFAULT_CHECKPOINT_DIR))) {
-            return config;
+            return;
         }
         CheckpointManager m = new CheckpointManager(Path.of(cc.dir()), cc.keepLast(), new SafetensorsStore());
         Optional<Path> latest = m.latest();
         if (latest.isEmpty()) {
-            return config;
+            return;
         }
         long step = m.open(latest.get()).state().step();
         if (step < config.train().steps()) {
-            return config; // an unfinished run: resume it
+            return; // an unfinished run: resume it
         }
         out.println("the previous demo run finished (" + latest.get() + "); starting a new one");
         try (var entries = Files.list(Path.of(cc.dir()))) {
@@ -158,6 +160,5 @@ public final class DemoJob {
         } catch (IOException e) {
             throw new UncheckedIOException("clearing " + cc.dir() + " failed", e);
         }
-        return config;
     }
 }
