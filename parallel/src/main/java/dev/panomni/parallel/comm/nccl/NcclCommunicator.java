@@ -330,6 +330,15 @@ public final class NcclCommunicator implements Communicator {
         return e;
     }
 
+    /**
+     * Ends this communicator from outside (another rank failed, a benchmark stops its loop):
+     * {@code ncclCommAbort}, and every pending and later call or wait throws a
+     * {@link CollectiveException} naming this rank and {@code why}.
+     */
+    public void abort(String why) {
+        fail("aborted: " + why, worldRanks[rank], null, false);
+    }
+
     private CollectiveException failedCall(String op, int rc) {
         NcclException e = NcclStatus.exception(rc, op, comm);
         return fail(op + " failed: " + e.getMessage(), worldRanks[rank], e, false);

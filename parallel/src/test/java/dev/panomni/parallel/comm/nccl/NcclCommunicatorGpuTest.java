@@ -306,10 +306,11 @@ class NcclCommunicatorGpuTest {
     void aCollectiveOutlivingItsTimeoutAbortsTheCommunicatorAndNamesTheRank() {
         try (Scope s = Scope.open();
              NcclCommunicator c = NcclCommunicator.create(0, 1, CUDA, null, false,
-                     OPTIONS.withTimeout(Duration.ofMillis(50)))) {
-            // Keep the compute stream busy for a while: the collective waits for it and cannot finish in 50 ms.
+                     OPTIONS.withTimeout(Duration.ofMillis(20)))) {
+            // Keep the compute stream busy (24 GEMMs of 8192^3: > 50 ms even with TF32): the collective
+            // waits for it and cannot finish in 20 ms.
             Tensor a = Tensor.full(DType.F32, CUDA, 0.001, 8192, 8192);
-            for (int i = 0; i < 12; i++) {
+            for (int i = 0; i < 24; i++) {
                 try (Scope step = Scope.open()) {
                     Linalg.matmul(a, a);
                 }
@@ -318,7 +319,7 @@ class NcclCommunicatorGpuTest {
             Tensor out = poisoned(DType.F32, 1024);
             Work w = c.allGather(in, out);
             CollectiveException e = assertThrows(CollectiveException.class, w::awaitHost);
-            assertTrue(e.getMessage().contains("rank 0") && e.getMessage().contains("did not complete within 50 ms")
+            assertTrue(e.getMessage().contains("rank 0") && e.getMessage().contains("did not complete within 20 ms")
                     && e.getMessage().contains("aborted"), e.getMessage());
             assertNotNull(c.failure());
             CollectiveException later = assertThrows(CollectiveException.class, () -> c.allReduce(in, ReduceOp.SUM));
