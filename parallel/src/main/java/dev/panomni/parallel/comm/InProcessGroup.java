@@ -99,6 +99,14 @@ public final class InProcessGroup {
                 Arrays.stream(ranks).map(r -> worldRanks[r]).toArray(), timeoutMillis));
     }
 
+    /**
+     * Ends the group from outside (a launcher whose rank {@code rank} failed): every waiting and later
+     * collective of every rank throws a {@link CollectiveException} naming {@code rank}.
+     */
+    public void abort(int rank, String why) {
+        breakGroup(rank, why, null);
+    }
+
     /** Marks the group failed because of {@code rank}; every waiting and later collective throws. */
     void breakGroup(int rank, String why, Throwable cause) {
         breakWith(new CollectiveException("group " + name + ": rank " + worldRank(rank) + " " + why, worldRank(rank),

@@ -441,7 +441,8 @@ public final class ParallelModel implements AutoCloseable {
                 float n = GradClip.totalNorm(counted).item();
                 local = n * n;
             }
-            Tensor sq = Tensor.of(new float[] {local}, 1);
+            // On the parameters' device: a device communicator (NCCL) moves only device tensors.
+            Tensor sq = Tensor.full(DType.F32, device, local, 1);
             mesh.group(MeshDim.WORLD).allReduce(sq, ReduceOp.SUM).await();
             double norm = Math.sqrt(sq.item());
             if (!all.isEmpty()) {

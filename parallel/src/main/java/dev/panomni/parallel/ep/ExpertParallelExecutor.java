@@ -49,7 +49,7 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
         int n = ep.size();
         int me = ep.rank();
         int local = experts / n;
-        long[][] counts = allCounts(tokensPerExpert);              // [source rank][expert]
+        long[][] counts = allCounts(tokensPerExpert, rows);        // [source rank][expert]
         long[] send = new long[n];
         long[] recv = new long[n];
         for (int j = 0; j < n; j++) {
@@ -94,12 +94,12 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
         return AllToAllOp.apply(ep, back, recv, send);
     }
 
-    /** Every EP rank's per-expert counts. */
-    private long[][] allCounts(long[] mine) {
+    /** Every EP rank's per-expert counts (gathered on the rows' device: NCCL moves only device tensors). */
+    private long[][] allCounts(long[] mine, Tensor like) {
         int n = ep.size();
         long[][] out = new long[n][];
         try (Scope s = Scope.open("ep.counts")) {
-            Tensor t = Tensor.ofLongs(mine, mine.length);
+            Tensor t = index(mine, like);
             Tensor all = Tensor.zeros(DType.I64, t.device(), (long) n * mine.length);
             ep.allGather(t, all).await();
             long[] flat = all.toLongArray();

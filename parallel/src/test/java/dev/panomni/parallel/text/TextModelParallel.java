@@ -15,6 +15,8 @@ import dev.panomni.parallel.plan.Placement;
 import dev.panomni.parallel.sp.SequenceLayout;
 import dev.panomni.parallel.sp.SequenceShard;
 import dev.panomni.parallel.sp.SequenceSharder;
+import dev.panomni.tensor.DType;
+import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
@@ -130,7 +132,8 @@ public final class TextModelParallel {
                 localCount++;
             }
         }
-        long globalCount = allReduceLongs(world, new long[] {localCount})[0];
+        Device device = out.lmLoss().device();
+        long globalCount = allReduceLongs(world, new long[] {localCount}, device)[0];
         Tensor share = globalCount == 0 ? Arith.mulScalar(out.lmLoss(), 0.0)
                 : Arith.mulScalar(out.lmLoss(), (double) localCount / globalCount);
         List<RouterStats> stats = out.routerStats();
@@ -140,7 +143,7 @@ public final class TextModelParallel {
         }
         float localValue = share.item();
         Tensor total = GradMode.noGrad(() -> {
-            Tensor v = Tensor.of(new float[] {localValue}, 1);
+            Tensor v = Tensor.full(DType.F32, device, localValue, 1);
             world.allReduce(v, ReduceOp.SUM).await();
             return v.view();
         });
@@ -162,7 +165,7 @@ public final class TextModelParallel {
             }
             probSum = probSum == null ? s.probSum() : Arith.add(probSum, s.probSum());
         }
-        long[] global = allReduceLongs(world, counts);
+        long[] global = allReduceLongs(world, counts, probSum.device());
         long pooled = global[experts];
         float[] f = new float[experts];
         for (int j = 0; j < experts; j++) {
@@ -174,9 +177,10 @@ public final class TextModelParallel {
         return Arith.mulScalar(dot, (double) experts / pooled);
     }
 
-    private static long[] allReduceLongs(Communicator c, long[] values) {
+    /** Sums {@code values} over the ranks, through a tensor on {@code device} (device communicators move only those). */
+    private static long[] allReduceLongs(Communicator c, long[] values, Device device) {
         try (Scope s = Scope.open("allReduceLongs")) {
-            Tensor t = Tensor.ofLongs(values, values.length);
+            Tensor t = Tensor.ofLongs(values, values.length).to(device);
             c.allReduce(t, ReduceOp.SUM).await();
             return t.toLongArray();
         }
