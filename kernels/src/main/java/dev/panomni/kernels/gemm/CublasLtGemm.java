@@ -48,9 +48,11 @@ public final class CublasLtGemm {
     public static final int CANDIDATES = Math.max(1, Integer.getInteger("panomni.cuda.gemmCandidates", 16));
     private static final boolean VERBOSE = Boolean.getBoolean("panomni.cuda.gemmAutotune.verbose");
     /** Device time each candidate is timed for in the first round (roughly; at least 2 and at most 20 runs). */
-    private static final double ROUND_MILLIS = 2.0;
+    private static final double ROUND_MILLIS = 4.0;
     /** Candidates timed again in the second round. */
     private static final int FINALISTS = 3;
+    /** Interleaved passes over the finalists in the second round. */
+    private static final int FINAL_PASSES = 3;
     private static final int MAX_PLANS = 4096;
     private static final ThreadLocal<MemorySegment> SCALARS =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
@@ -135,8 +137,9 @@ public final class CublasLtGemm {
     /**
      * Times the plan's candidates on the actual operands, writing D to a scratch buffer of C's layout
      * (C is read when beta is not zero, never written), and keeps the fastest: a first round of about
-     * {@link #ROUND_MILLIS} per candidate, then the {@link #FINALISTS} best again; ties go to the
-     * heuristic's order. Without memory for the scratch buffer, the heuristic's first choice stays.
+     * {@link #ROUND_MILLIS} per candidate, then {@link #FINAL_PASSES} interleaved passes over the
+     * {@link #FINALISTS} best, each scored by the median of its samples; ties go to the heuristic's
+     * order. Without memory for the scratch buffer, the heuristic's first choice stays.
      */
     private void tune(GemmPlan plan, CudaStream stream, GemmShape shape, long a, long b, long c, MemorySegment scalars,
                       long workspace) {
@@ -172,25 +175,39 @@ public final class CublasLtGemm {
                 order[i] = i;
             }
             java.util.Arrays.sort(order, (x, y) -> Double.compare(millis[x], millis[y]));
-            int best = order[0];
-            double bestMillis = Double.POSITIVE_INFINITY;
-            for (int f = 0; f < Math.min(FINALISTS, count); f++) {
-                int i = order[f];
-                if (millis[i] == Double.POSITIVE_INFINITY) {
-                    break;
+            // The finalists again, interleaved so that clock and power drift fall on all of them alike;
+            // each is scored by the median of its samples.
+            int finalists = 0;
+            while (finalists < Math.min(FINALISTS, count) && millis[order[finalists]] < Double.POSITIVE_INFINITY) {
+                finalists++;
+            }
+            double[][] samples = new double[finalists][FINAL_PASSES + 1];
+            for (int f = 0; f < finalists; f++) {
+                samples[f][0] = millis[order[f]];
+            }
+            for (int pass = 1; pass <= FINAL_PASSES; pass++) {
+                for (int f = 0; f < finalists; f++) {
+                    samples[f][pass] = time(plan, order[f], reps, stream, a, b, c, scratch, scalars, workspace, start, end);
                 }
-                double t = (millis[i] + time(plan, i, reps, stream, a, b, c, scratch, scalars, workspace, start, end)) / 2;
-                if (t < bestMillis || (t == bestMillis && i < best)) {
-                    bestMillis = t;
+            }
+            int best = -1;
+            double bestMillis = Double.POSITIVE_INFINITY;
+            for (int f = 0; f < finalists; f++) {
+                double[] v = samples[f].clone();
+                java.util.Arrays.sort(v);
+                double median = (v[(v.length - 1) / 2] + v[v.length / 2]) / 2;
+                int i = order[f];
+                if (median < bestMillis || (median == bestMillis && i < best)) {
+                    bestMillis = median;
                     best = i;
                 }
             }
-            if (bestMillis < Double.POSITIVE_INFINITY) {
+            if (best >= 0) {
                 plan.chosen = best;
             }
             if (VERBOSE) {
                 System.err.printf(java.util.Locale.ROOT,
-                        "panomni gemm autotune %s: %d candidates, heuristic's first %.4f ms, chose #%d %.4f ms%n",
+                        "panomni gemm autotune %s: %d candidates, heuristic's first %.4f ms, chose #%d (median %.4f ms)%n",
                         shape, count, millis[0], plan.chosen, bestMillis);
             }
         } finally {
