@@ -22,9 +22,9 @@ def bench(fn, warmup=3, iters=20):
     Measured as Panomni's benchmarks measure (bench/.../EventTimer and CudaKernelBenchmark): calls
     queued back to back in samples of about 10 ms each (no host wait between the calls of a sample),
     after about half a second of warm-up, over about a second (at least `iters` samples; --quick
-    shortens both). A few calls each followed by a wait would instead measure a short burst, which
-    on a power-limited card runs several percent faster than the same kernel running for seconds
-    (an H100 bf16 GEMM 8192^3: ~780 TFLOP/s in a 30 ms burst, ~710 sustained).
+    shortens both). A few calls each followed by a wait would instead measure a ~30 ms burst, whose
+    clocks and launch gaps vary from run to run: PyTorch's bf16 GEMM 8192^3 read 653, 738 and 780
+    TFLOP/s that way in three runs on H100s on 2026-11-25, against 701 sustained (bench/RESULTS.md).
     """
     start = torch.cuda.Event(enable_timing=True)
     end = torch.cuda.Event(enable_timing=True)
