@@ -17,13 +17,6 @@ __device__ __forceinline__ void record_bad(long long* bad, long long position) {
     atomicMin((unsigned long long*)bad, (unsigned long long)position);
 }
 
-// Rounds v to dtype dt as a store and load would (floating dtypes).
-__device__ __forceinline__ float round_to(int dt, float v) {
-    if (dt == DT_BF16) return __bfloat162float(__float2bfloat16_rn(v));
-    if (dt == DT_F16) return __half2float(__float2half_rn(v));
-    return v;
-}
-
 template <typename E> __device__ __forceinline__ void copy_unit(const void* src, long long s, void* dst, long long d) {
     ((E*)dst)[d] = ((const E*)src)[s];
 }
@@ -110,24 +103,26 @@ extern "C" __global__ void index_select_any(const void* src, long long size, con
 }
 
 // index_add, column form: thread per (o, c) of dst [outer, size, inner] adds src[o, j, c] into
-// dst[o, index[j], c] for j = 0..n-1 in order. Runs only when *bad is still LLONG_MAX (the launcher
-// ran index_check first), so a bad index leaves dst untouched.
-extern "C" __global__ void index_add_columns(void* dst, const void* src, const void* index, int i64, long long n,
-                                             long long outer, long long size, long long inner, int dt,
-                                             const long long* bad) {
+// dst[o, index[j], c] for j = 0..n-1 in order. dst and src may differ in float dtype: for BF16/F16
+// data the launcher passes an F32 working copy of dst, so every sum is formed in fp32 and rounded
+// once (as the CPU backend's F32 working copy does). Runs only when *bad is still LLONG_MAX (the
+// launcher ran index_check first), so a bad index leaves dst untouched.
+extern "C" __global__ void index_add_columns(void* dst, int dst_dt, const void* src, int src_dt, const void* index,
+                                             int i64, long long n, long long outer, long long size,
+                                             long long inner, const long long* bad) {
     if (*bad != LLONG_MAX) return;
     GRID_STRIDE_LOOP(e, outer * inner) {
         long long o = e / inner;
         long long c = e % inner;
-        if (is_float(dt)) {
+        if (is_float(dst_dt)) {
             for (long long j = 0; j < n; j++) {
                 long long de = (o * size + index_at(index, i64, j)) * inner + c;
-                store_f(dst, dt, de, load_f(dst, dt, de) + load_f(src, dt, (o * n + j) * inner + c));
+                store_f(dst, dst_dt, de, load_f(dst, dst_dt, de) + load_f(src, src_dt, (o * n + j) * inner + c));
             }
         } else {
             for (long long j = 0; j < n; j++) {
                 long long de = (o * size + index_at(index, i64, j)) * inner + c;
-                store_l(dst, dt, de, load_l(dst, dt, de) + load_l(src, dt, (o * n + j) * inner + c));
+                store_l(dst, dst_dt, de, load_l(dst, dst_dt, de) + load_l(src, src_dt, (o * n + j) * inner + c));
             }
         }
     }
@@ -135,36 +130,39 @@ extern "C" __global__ void index_add_columns(void* dst, const void* src, const v
 
 // index_add, sorted form (also the embedding backward): keys[0..n) are (index << 32 | j) sorted
 // ascending (sort.cu), so the sources of one destination row are a run of keys in ascending j.
-// Block (p, o) with p the start of a run walks it and adds src rows [o, j, :] into dst row
-// [o, index, :], each column kept in a register between the additions (rounded to the dst dtype
-// after each, as a sequence of in-place additions would be). Grid (n, outer); any block size.
+// Block (p, y) with p the start of a run walks it and, for each outer slice o = y, y + gridDim.y,
+// ..., adds src rows [o, j, :] into dst row [o, index, :]. Each column is summed in an fp32 register
+// and rounded to the dst dtype once at the end, in the same order as the CPU backend's F32 working
+// copy, so F32 results match it bit for bit and BF16/F16 ones differ only by that one rounding.
+// Grid (n, min(outer, 65535)); any block size.
 extern "C" __global__ void sorted_index_add(const unsigned long long* keys, long long n, long long outer,
                                             long long size, long long inner, const void* src, int src_dt, void* dst,
                                             int dst_dt, const long long* bad) {
     if (*bad != LLONG_MAX) return;
     long long p = blockIdx.x;
-    long long o = blockIdx.y;
-    if (p >= n || o >= outer) return;
+    if (p >= n) return;
     long long v = (long long)(keys[p] >> 32);
     if (p > 0 && (long long)(keys[p - 1] >> 32) == v) return;
     long long end = p + 1;
     while (end < n && (long long)(keys[end] >> 32) == v) end++;
-    long long drow = (o * size + v) * inner;
-    for (long long c = threadIdx.x; c < inner; c += blockDim.x) {
-        if (is_float(dst_dt)) {
-            float acc = load_f(dst, dst_dt, drow + c);
-            for (long long q = p; q < end; q++) {
-                long long j = (long long)(keys[q] & 0xffffffffull);
-                acc = round_to(dst_dt, acc + load_f(src, src_dt, (o * n + j) * inner + c));
+    for (long long o = blockIdx.y; o < outer; o += gridDim.y) {
+        long long drow = (o * size + v) * inner;
+        for (long long c = threadIdx.x; c < inner; c += blockDim.x) {
+            if (is_float(dst_dt)) {
+                float acc = load_f(dst, dst_dt, drow + c);
+                for (long long q = p; q < end; q++) {
+                    long long j = (long long)(keys[q] & 0xffffffffull);
+                    acc += load_f(src, src_dt, (o * n + j) * inner + c);
+                }
+                store_f(dst, dst_dt, drow + c, acc);
+            } else {
+                long long acc = load_l(dst, dst_dt, drow + c);
+                for (long long q = p; q < end; q++) {
+                    long long j = (long long)(keys[q] & 0xffffffffull);
+                    acc += load_l(src, src_dt, (o * n + j) * inner + c);
+                }
+                store_l(dst, dst_dt, drow + c, acc);
             }
-            store_f(dst, dst_dt, drow + c, acc);
-        } else {
-            long long acc = load_l(dst, dst_dt, drow + c);
-            for (long long q = p; q < end; q++) {
-                long long j = (long long)(keys[q] & 0xffffffffull);
-                acc += load_l(src, src_dt, (o * n + j) * inner + c);
-            }
-            store_l(dst, dst_dt, drow + c, acc);
         }
     }
 }

@@ -123,6 +123,9 @@ __device__ __forceinline__ void write_partial_cached(const RowGroup& rg, float (
 }
 
 // dx = inv * w * dy - inv^3 / D * x * sum(dy * w * x); partial dweight += dy * x * inv.
+// Cached rows keep dy, x and w as packed 16-byte vectors (unpacked where used) so that the kernel
+// fits 128 registers (__launch_bounds__(256, 2) on the entries): with D = 4096 bf16 that is four
+// 128-thread blocks an SM, so all partialBlocks (512) blocks are resident in one wave on an H100.
 template <typename T>
 __device__ void rmsnorm_backward(const T* dy, const T* x, const T* w, const float* rstd, T* dx, float* partial,
                                  long long rows, int d, int g, int cached) {
@@ -134,30 +137,40 @@ __device__ void rmsnorm_backward(const T* dy, const T* x, const T* w, const floa
     long long stride = (long long)gridDim.x * rg.groups;
     if (cached) {
         int nvec = d / N;
-        float wv[CACHE_VECS][N], acc[CACHE_VECS][N];
+        uint4 wr[CACHE_VECS];
+        float acc[CACHE_VECS][N];
 #pragma unroll
         for (int k = 0; k < CACHE_VECS; k++) {
             int v = rg.lane + k * g;
 #pragma unroll
             for (int i = 0; i < N; i++) acc[k][i] = 0.0f;
-            if (v < nvec) load_vec(w + v * N, wv[k]);
+            if (v < nvec) wr[k] = load_raw(w + v * N);
         }
         for (long long base = (long long)blockIdx.x * rg.groups; base < rows; base += stride) {
             long long row = base + rg.group;
             bool live = row < rows;
-            float gv[CACHE_VECS][N], xv[CACHE_VECS][N];
+            uint4 gr[CACHE_VECS], xr[CACHE_VECS];
+            // All loads of the row first, then the arithmetic.
+#pragma unroll
+            for (int k = 0; k < CACHE_VECS; k++) {
+                int v = rg.lane + k * g;
+                if (live && v < nvec) {
+                    gr[k] = load_raw(dy + row * d + v * N);
+                    xr[k] = load_raw(x + row * d + v * N);
+                }
+            }
+            float inv = live ? rstd[row] : 0.0f;
             float dot = 0.0f;
 #pragma unroll
             for (int k = 0; k < CACHE_VECS; k++) {
                 int v = rg.lane + k * g;
                 if (live && v < nvec) {
-                    load_vec(dy + row * d + v * N, gv[k]);
-                    load_vec(x + row * d + v * N, xv[k]);
 #pragma unroll
-                    for (int i = 0; i < N; i++) dot = fmaf(gv[k][i] * wv[k][i], xv[k][i], dot);
+                    for (int i = 0; i < N; i++) {
+                        dot = fmaf(raw_elem<T>(gr[k], i) * raw_elem<T>(wr[k], i), raw_elem<T>(xr[k], i), dot);
+                    }
                 }
             }
-            float inv = live ? rstd[row] : 0.0f;
             if (dx != nullptr) {
                 dot = group_sum(dot, g, scratch);
                 float c = inv * inv * inv * dot / (float)d;
@@ -167,7 +180,9 @@ __device__ void rmsnorm_backward(const T* dy, const T* x, const T* w, const floa
                     if (live && v < nvec) {
                         float o[N];
 #pragma unroll
-                        for (int i = 0; i < N; i++) o[i] = gv[k][i] * wv[k][i] * inv - xv[k][i] * c;
+                        for (int i = 0; i < N; i++) {
+                            o[i] = raw_elem<T>(gr[k], i) * raw_elem<T>(wr[k], i) * inv - raw_elem<T>(xr[k], i) * c;
+                        }
                         store_vec(dx + row * d + v * N, o);
                     }
                 }
@@ -178,7 +193,7 @@ __device__ void rmsnorm_backward(const T* dy, const T* x, const T* w, const floa
                     int v = rg.lane + k * g;
                     if (v < nvec) {
 #pragma unroll
-                        for (int i = 0; i < N; i++) acc[k][i] += gv[k][i] * xv[k][i] * inv;
+                        for (int i = 0; i < N; i++) acc[k][i] += raw_elem<T>(gr[k], i) * raw_elem<T>(xr[k], i) * inv;
                     }
                 }
             }
@@ -434,7 +449,7 @@ extern "C" __global__ void norm_reduce_partials(const float* partial, int parts,
                                                      long long rows, int d, int g, int cached) {            \
         rmsnorm_forward<T>(x, w, eps, y, rstd, rows, d, g, cached);                                         \
     }                                                                                                       \
-    extern "C" __global__ void rmsnorm_backward_##SUF(const T* dy, const T* x, const T* w, const float* rstd, \
+    extern "C" __global__ void __launch_bounds__(256, 2) rmsnorm_backward_##SUF(const T* dy, const T* x, const T* w, const float* rstd, \
                                                       T* dx, float* partial, long long rows, int d, int g,  \
                                                       int cached) {                                         \
         rmsnorm_backward<T>(dy, x, w, rstd, dx, partial, rows, d, g, cached);                               \

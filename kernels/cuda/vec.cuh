@@ -50,6 +50,40 @@ template <typename T> __device__ __forceinline__ void store_vec(T* p, const floa
     *reinterpret_cast<uint4*>(p) = raw;
 }
 
+// Packed 16-byte vectors, for kernels that keep rows in registers: 16-byte load of Vec<T>::N elements.
+template <typename T> __device__ __forceinline__ uint4 load_raw(const T* p) {
+    return *reinterpret_cast<const uint4*>(p);
+}
+
+// Element i of a 16-byte vector as fp32. The 16-bit conversions are volatile asm on purpose: the
+// compiler would otherwise keep a chunk's unpacked fp32 values live between the passes over it
+// (twice the registers of the packed chunk, and spills), where re-unpacking costs one instruction.
+__device__ __forceinline__ unsigned raw_word(const uint4& raw, int w) {
+    return w == 0 ? raw.x : w == 1 ? raw.y : w == 2 ? raw.z : raw.w;
+}
+
+template <typename T> __device__ __forceinline__ float raw_elem(const uint4& raw, int i);
+
+template <> __device__ __forceinline__ float raw_elem<float>(const uint4& raw, int i) {
+    return __uint_as_float(raw_word(raw, i));
+}
+
+template <> __device__ __forceinline__ float raw_elem<__nv_bfloat16>(const uint4& raw, int i) {
+    unsigned w = raw_word(raw, i >> 1);
+    unsigned f;
+    if (i & 1) asm volatile("and.b32 %0, %1, 0xffff0000;" : "=r"(f) : "r"(w));
+    else asm volatile("shl.b32 %0, %1, 16;" : "=r"(f) : "r"(w));
+    return __uint_as_float(f);
+}
+
+template <> __device__ __forceinline__ float raw_elem<__half>(const uint4& raw, int i) {
+    unsigned w = raw_word(raw, i >> 1);
+    unsigned short h = (unsigned short)((i & 1) ? (w >> 16) : (w & 0xffffu));
+    float f;
+    asm volatile("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
 __device__ __forceinline__ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
 __device__ __forceinline__ float warp_sum(float v) {

@@ -1,6 +1,7 @@
 package dev.panomni.kernels;
 
 import dev.panomni.kernels.launch.IndexingLaunchers;
+import dev.panomni.kernels.launch.LayoutLaunchers;
 import dev.panomni.kernels.launch.SortLaunchers;
 import dev.panomni.kernels.runtime.CudaStream;
 import dev.panomni.kernels.runtime.CudaTensors;
@@ -13,7 +14,8 @@ import dev.panomni.tensor.ops.IndexingKernels;
  * CUDA gather, scatter-add, index-select and index-add (indexing.cu). Indices are checked on the
  * device and a bad one is reported by the op that met it, which waits for the device to learn.
  * Accumulation is deterministic: each destination element is owned by one thread that adds its
- * sources in ascending order. index-add with few destination columns and many sources sorts the
+ * sources in ascending order, in fp32, rounding BF16/F16 results once (as the CPU backend's F32
+ * working copy does). index-add with few destination columns and many sources sorts the
  * indices first (sort.cu) so each destination row's sources form a run, walked by one block.
  */
 public final class CudaIndexingKernels implements IndexingKernels {
@@ -69,9 +71,15 @@ public final class CudaIndexingKernels implements IndexingKernels {
             Tensor bad = DeviceIndexErrors.slot(s, dst);
             // Every index is checked before dst is written: the add kernels do nothing once one is bad.
             IndexingLaunchers.check(s, index, size, bad);
-            boolean columns = outer * inner >= COLUMN_THREADS || n <= SHORT_INDEX || outer > 65535
-                    || n >= Integer.MAX_VALUE;
-            if (columns) {
+            boolean columns = outer * inner >= COLUMN_THREADS || n <= SHORT_INDEX || n >= Integer.MAX_VALUE;
+            if (columns && narrowFloat(dst.dtype())) {
+                // The column form adds one source at a time into memory: for BF16/F16 it works on an F32
+                // copy of dst so that each element is rounded once, as the CPU backend's F32 working copy is.
+                Tensor work = Tensor.empty(DType.F32, dst.device(), dst.shape());
+                LayoutLaunchers.copyStrided(s, dst, work);
+                IndexingLaunchers.indexAddColumns(s, work, src, index, outer, size, inner, bad);
+                LayoutLaunchers.copyStrided(s, work, dst);
+            } else if (columns) {
                 IndexingLaunchers.indexAddColumns(s, dst, src, index, outer, size, inner, bad);
             } else if (n > 0 && outer * inner > 0) {
                 Tensor keys = Tensor.empty(DType.I64, dst.device(), SortLaunchers.paddedLength(n));
@@ -81,6 +89,10 @@ public final class CudaIndexingKernels implements IndexingKernels {
             }
             report(s, bad, "indexAdd", index, dim, size);
         }
+    }
+
+    private static boolean narrowFloat(DType dt) {
+        return dt == DType.BF16 || dt == DType.F16;
     }
 
     private static void report(CudaStream s, Tensor bad, String op, Tensor index, int dim, long size) {

@@ -19,9 +19,11 @@ import dev.panomni.tensor.ops.LinalgKernels;
 /**
  * GEMM through cuBLASLt: F32, F16 and BF16 operands with F32 accumulation
  * ({@code CUBLAS_COMPUTE_32F}), transposes read from strides, strided batches (batch stride 0
- * repeats one matrix), and a bias epilogue ({@link #gemmBias}). The heuristic's choice is cached per
- * shape, dtype, transposition and alignment ({@link CublasLtGemm}); the workspace (32 MiB per
- * stream) comes from the device pool.
+ * repeats one matrix), and a bias epilogue ({@link #gemmBias}). The algorithm is chosen once per
+ * shape, dtype, transposition and alignment and cached ({@link CublasLtGemm}): the first product of a
+ * shape times cuBLASLt's heuristic candidates on the actual operands and keeps the fastest
+ * ({@code -Dpanomni.cuda.gemmAutotune=false}: the heuristic's first choice). The workspace (32 MiB
+ * per stream, what cuBLAS itself uses on Hopper) comes from the device pool.
  *
  * <p>F32 products run in full fp32 by default. {@code -Dpanomni.cuda.tf32=true} lets them use TF32
  * tensor cores ({@code CUBLAS_COMPUTE_32F_FAST_TF32}: ~10-bit mantissa products, relative error near

@@ -114,7 +114,11 @@ public final class CudaTestSupport {
         };
     }
 
-    /** {@code ||out - ref|| / ||ref||} over all elements in double (NaN or a shape mismatch gives +inf). */
+    /**
+     * {@code ||out - ref|| / ||ref||} over all elements in double (NaN or a shape mismatch gives +inf).
+     * An element that is infinite with the same sign on both sides matches exactly and is left out of
+     * both norms; an infinity on one side only gives +inf.
+     */
     public static double relativeError(Tensor out, Tensor ref) {
         if (!java.util.Arrays.equals(out.shape(), ref.shape())) {
             return Double.POSITIVE_INFINITY;
@@ -125,6 +129,12 @@ public final class CudaTestSupport {
         double den = 0;
         for (int i = 0; i < o.length; i++) {
             if (Float.isNaN(o[i]) || Float.isNaN(r[i])) {
+                return Double.POSITIVE_INFINITY;
+            }
+            if (Float.isInfinite(o[i]) || Float.isInfinite(r[i])) {
+                if (o[i] == r[i]) {
+                    continue;
+                }
                 return Double.POSITIVE_INFINITY;
             }
             double d = (double) o[i] - r[i];

@@ -101,6 +101,8 @@ public final class Trainer {
     private final PrintStream out;
     private final PrintStream err;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
+    /** Set when the JVM is exiting: AWT cannot start then, so plots wait for the next run. */
+    private volatile boolean jvmExiting;
     private final CountDownLatch finished = new CountDownLatch(1);
     private boolean warnedNoValidation;
 
@@ -150,6 +152,7 @@ public final class Trainer {
         if (finished.getCount() == 0) {
             return;
         }
+        jvmExiting = true;
         stopRequested.set(true);
         err.println();
         err.println("interrupted: finishing the current step, then saving a checkpoint...");
@@ -350,7 +353,8 @@ public final class Trainer {
                 bestValLoss = extra.hasNonNull("best_val_loss") ? extra.get("best_val_loss").asDouble() : null;
             }
             JsonNode saved = st.scheduler();
-            if (saved != null && !saved.equals(schedulerState())) {
+            // Compared as text: a number read back may be another node type than the one written.
+            if (saved != null && !saved.toString().equals(schedulerState().toString())) {
                 err.println("note: the learning-rate schedule differs from the checkpoint's (" + saved + " then, "
                         + schedulerState() + " now); continuing with the current one");
             }
@@ -554,7 +558,7 @@ public final class Trainer {
         }
 
         private List<Path> plots(MetricsLog metrics, Path logDir) {
-            if (!config.logging().plots() || metrics.records().isEmpty()) {
+            if (!config.logging().plots() || metrics.records().isEmpty() || jvmExiting) {
                 return List.of();
             }
             try {

@@ -73,7 +73,7 @@ class ExampleConfigsTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny-qwen3-moe.yaml", "tiny-llama.yaml", "tiny-qwen2.yaml", "tiny-chat.yaml"})
     void tinyExamplesTrainFromTheirJsonl(String example) throws Exception {
-        Run r = train(example, "--train.steps=3", "--train.eval_every=3", "--train.eval_batches=1",
+        Run r = train(example, "--train.steps=3", "--train.warmup_steps=1", "--train.eval_every=3", "--train.eval_batches=1",
                 "--data.val_fraction=0.1", "--logging.sample_tokens=4");
         assertEquals(0, r.exitCode(), r.output());
         assertEquals(3, r.metrics().size(), r.output());

@@ -35,6 +35,12 @@ public record GemmShape(int dataType, int computeType, int transA, int transB, l
         return (int) Math.min(256, Long.lowestOneBit(address));
     }
 
+    /** Bytes of D (and C) as laid out: batch matrices strideC apart, each ldc x n. */
+    long outputBytes() {
+        int element = dataType == dev.panomni.bindings.cublas.cudaDataType.CUDA_R_32F ? 4 : 2;
+        return element * ((long) (batch - 1) * strideC + ldc * n);
+    }
+
     /** Rows of A as stored (column-major): m when A is not transposed, k when it is. */
     long rowsA() {
         return transA == 0 ? m : k;

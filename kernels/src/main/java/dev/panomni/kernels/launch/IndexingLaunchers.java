@@ -127,8 +127,10 @@ public final class IndexingLaunchers {
     }
 
     /**
-     * index_add, column form: thread per (o, c) walking j in order. Runs only if the slot still holds
-     * {@link #NONE} (run {@link #check} first).
+     * index_add, column form: thread per (o, c) walking j in order. dst and src may differ in dtype when
+     * both are floats (BF16/F16 data is added into an F32 working copy of dst, so each sum is rounded
+     * once); integers need equal dtypes. Runs only if the slot still holds {@link #NONE} (run
+     * {@link #check} first).
      */
     public static void indexAddColumns(CudaStream s, Tensor dst, Tensor src, Tensor index, long outer, long size,
                                        long inner, Tensor bad) {
@@ -136,9 +138,13 @@ public final class IndexingLaunchers {
         if (outer * inner == 0 || n == 0) {
             return;
         }
+        if (dst.dtype() != src.dtype() && !(dst.dtype().isFloating() && src.dtype().isFloating())) {
+            throw new IllegalArgumentException("index_add_columns adds " + src.describe() + " into " + dst.describe()
+                    + ": integer data needs equal dtypes");
+        }
         try (KernelArgs a = KernelArgs.open()) {
-            a.ptr(dst).ptr(src).ptr(index).i32(wide(index)).i64(n).i64(outer).i64(size).i64(inner)
-                    .i32(dst.dtype().ordinal()).ptr(bad);
+            a.ptr(dst).i32(dst.dtype().ordinal()).ptr(src).i32(src.dtype().ordinal()).ptr(index).i32(wide(index))
+                    .i64(n).i64(outer).i64(size).i64(inner).ptr(bad);
             INDEX_ADD_COLUMNS.launch(s, LaunchConfig.gridStride(s.device(), outer * inner, THREADS), a,
                     "IndexingKernels.indexAdd " + dst.describe());
         }
@@ -147,21 +153,20 @@ public final class IndexingLaunchers {
     /**
      * index_add, sorted form: keys from {@link SortLaunchers#sortIndexKeys} (n of them); block per run
      * start and outer slice. dst [outer, size, inner] and src [outer, n, inner] contiguous, of their own
-     * dtypes (the embedding backward adds a compute-dtype gradient into an F32 weight gradient).
+     * dtypes (the embedding backward adds a compute-dtype gradient into an F32 weight gradient). Each
+     * destination element is summed in fp32 and rounded once; any number of outer slices (the blocks
+     * of grid y loop over them).
      */
     public static void sortedIndexAdd(CudaStream s, Tensor keys, long n, long outer, long size, long inner, Tensor src,
                                       Tensor dst, Tensor bad, String op) {
         if (n == 0 || outer == 0 || inner == 0) {
             return;
         }
-        if (outer > 65535) {
-            throw new IllegalArgumentException("sorted_index_add takes up to 65535 outer slices, got " + outer);
-        }
         int threads = (int) Math.min(256, Math.max(32, (inner + 31) / 32 * 32));
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(keys).i64(n).i64(outer).i64(size).i64(inner).ptr(src).i32(src.dtype().ordinal()).ptr(dst)
                     .i32(dst.dtype().ordinal()).ptr(bad);
-            SORTED_INDEX_ADD.launch(s, new LaunchConfig(Math.toIntExact(n), (int) outer, 1, threads, 1, 1, 0), a, op);
+            SORTED_INDEX_ADD.launch(s, new LaunchConfig(Math.toIntExact(n), (int) Math.min(outer, 65535), 1, threads, 1, 1, 0), a, op);
         }
     }
 

@@ -16,6 +16,11 @@ public final class LossLaunchers {
     private static final FloatKernel FORWARD = new FloatKernel("loss", "ce_forward");
     private static final FloatKernel BACKWARD = new FloatKernel("loss", "ce_backward");
     private static final FloatKernel FUSED = new FloatKernel("loss", "ce_fused");
+    private static final FloatKernel FUSED_HELD = new FloatKernel("loss", "ce_fused_held");
+    /** Vectors of a row one lane of ce_fused_held keeps in registers (CE_CHUNK of loss.cu). */
+    private static final int HELD_VECTORS = 8;
+    /** The widest group ce_fused_held runs with (its launch bounds: 512 threads, two blocks an SM). */
+    private static final int HELD_MAX_GROUP = 512;
 
     private LossLaunchers() {
     }
@@ -82,11 +87,17 @@ public final class LossLaunchers {
         if (rows == 0) {
             return;
         }
-        RowGroups rg = RowGroups.of(rows, SoftmaxLaunchers.units(n, logits, grad), PER_THREAD);
+        long units = SoftmaxLaunchers.units(n, logits, grad);
+        RowGroups rg = RowGroups.of(rows, units, PER_THREAD);
+        // The row stays in registers between the statistics and the gradient when it is read in
+        // vectors and each lane's share fits: one read and one write of the logits.
+        boolean vectors = n % FloatKernel.vectorWidth(logits.dtype()) == 0 && FloatKernel.aligned16(logits, grad);
+        boolean held = vectors && rg.group() <= HELD_MAX_GROUP && units <= (long) HELD_VECTORS * rg.group();
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(logits).ptr(targets).i32(wide(targets)).i64(rows).i64(n).i64(ignoreIndex).f64(gradScale).ptr(rowLoss)
                     .ptr(grad).i32(rg.group());
-            FUSED.of(logits.dtype()).launch(s, rg.config(), a, "LossKernels.crossEntropyFused " + logits.describe());
+            (held ? FUSED_HELD : FUSED).of(logits.dtype()).launch(s, rg.config(), a,
+                    "LossKernels.crossEntropyFused " + logits.describe());
         }
     }
 

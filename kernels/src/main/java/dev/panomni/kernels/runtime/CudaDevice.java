@@ -282,6 +282,20 @@ public final class CudaDevice {
 
     // ------------------------------------------------------------------ copies
 
+    private final java.util.concurrent.atomic.LongAdder toDeviceBytes = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder toDeviceCopies = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder toHostBytes = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder toHostCopies = new java.util.concurrent.atomic.LongAdder();
+
+    /**
+     * Host-device traffic so far: {@code {copies to the device, bytes to the device, copies to the
+     * host, bytes to the host}} (since the device was opened). Tests use differences of it to check
+     * that a training step moves no tensor data through the host.
+     */
+    public long[] hostTransfers() {
+        return new long[] {toDeviceCopies.sum(), toDeviceBytes.sum(), toHostCopies.sum(), toHostBytes.sum()};
+    }
+
     /**
      * Copies {@code byteSize} bytes of host memory (any segment: native, memory-mapped file or heap)
      * to device address {@code dst}, ordered on the compute stream. Returns once the host memory has
@@ -291,6 +305,8 @@ public final class CudaDevice {
         if (byteSize == 0) {
             return;
         }
+        toDeviceBytes.add(byteSize);
+        toDeviceCopies.increment();
         makeCurrent();
         staging().toDevice(host, dst, byteSize, computeStream);
     }
@@ -300,6 +316,8 @@ public final class CudaDevice {
         if (byteSize == 0) {
             return;
         }
+        toDeviceBytes.add(byteSize);
+        toDeviceCopies.increment();
         makeCurrent();
         staging().toDevice(host, dst, byteSize, stream);
     }
@@ -309,6 +327,8 @@ public final class CudaDevice {
         if (byteSize == 0) {
             return;
         }
+        toHostBytes.add(byteSize);
+        toHostCopies.increment();
         makeCurrent();
         staging().toHost(src, host, byteSize, computeStream);
     }

@@ -48,7 +48,11 @@ final class CpuGradNormKernels implements GradNormKernels {
                         FloatVector x = BFloat16Lanes.load(seg, dt, k);
                         lanes = x.fma(x, lanes);
                     }
-                    acc = lanes.reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+                    // In lane order: reduceLanes(ADD) may reorder the sum once the JIT compiles this loop,
+                    // so the norm (and the clipping it drives) would change with JIT timing between runs.
+                    for (int i = 0; i < F.length(); i++) {
+                        acc += lanes.lane(i);
+                    }
                 }
                 for (; k < e; k++) {
                     double x = HostElements.getFloat(seg, dt, k);

@@ -6,7 +6,6 @@ import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.ops.LossKernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -95,7 +94,8 @@ final class CpuLossKernels implements LossKernels {
                 float lse = es.getAtIndex(ValueLayout.JAVA_FLOAT, eo + r);
                 for (long k = 0; k < c; k += L) {
                     VectorMask<Float> m = mask(k, c);
-                    FloatVector p = load(rows.x, at + k, m).sub(lse).lanewise(VectorOperators.EXP);
+                    // VectorExp, not the EXP intrinsic: the same bits before and after the JIT compiles this.
+                    FloatVector p = VectorExp.exp(load(rows.x, at + k, m).sub(lse));
                     store(p.mul(coef), gs, gAt + k, m);
                 }
                 gs.setAtIndex(ValueLayout.JAVA_FLOAT, gAt + t, gs.getAtIndex(ValueLayout.JAVA_FLOAT, gAt + t) - coef);

@@ -89,7 +89,9 @@ final class CpuUnaryKernels implements UnaryKernels {
         for (long k = s; k < e; k += L) {
             VectorMask<Float> m = mask(k, e);
             FloatVector x = load(xs, xo + k, m);
-            store(x.lanewise(VectorOperators.EXP), ys, yo + k, m);
+            // VectorExp, not the EXP intrinsic (SVML once compiled, Math.exp before): the same bits
+            // however warm the JIT is, so training runs (and resumed runs) repeat exactly.
+            store(VectorExp.exp(x), ys, yo + k, m);
         }
     }
 

@@ -170,7 +170,7 @@ final class VectorMath {
             a0 = a0.add(v.convertShape(VectorOperators.F2D, D, 0));
             a1 = a1.add(v.convertShape(VectorOperators.F2D, D, 1));
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return sumInLaneOrder(a0.add(a1));
     }
 
     /** {@code sum_i exp(x_i - shift)} over {@code n} F32 elements, accumulated in float64. */
@@ -179,11 +179,11 @@ final class VectorMath {
         DoubleVector a1 = DoubleVector.zero(D);
         for (long k = 0; k < n; k += L) {
             VectorMask<Float> m = mask(k, n);
-            FloatVector e = load(seg, off + k, m).sub(shift).lanewise(VectorOperators.EXP).blend(0f, m.not());
+            FloatVector e = VectorExp.exp(load(seg, off + k, m).sub(shift)).blend(0f, m.not());
             a0 = a0.add(e.convertShape(VectorOperators.F2D, D, 0));
             a1 = a1.add(e.convertShape(VectorOperators.F2D, D, 1));
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return sumInLaneOrder(a0.add(a1));
     }
 
     /**
@@ -195,12 +195,12 @@ final class VectorMath {
         DoubleVector a1 = DoubleVector.zero(D);
         for (long k = 0; k < n; k += L) {
             VectorMask<Float> m = mask(k, n);
-            FloatVector e = load(src, srcOff + k, m).sub(shift).lanewise(VectorOperators.EXP).blend(0f, m.not());
+            FloatVector e = VectorExp.exp(load(src, srcOff + k, m).sub(shift)).blend(0f, m.not());
             store(e, dst, dstOff + k, m);
             a0 = a0.add(e.convertShape(VectorOperators.F2D, D, 0));
             a1 = a1.add(e.convertShape(VectorOperators.F2D, D, 1));
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return sumInLaneOrder(a0.add(a1));
     }
 
     /** {@code sum_i a_i * b_i} over {@code n} F32 elements, accumulated in float64. */
@@ -213,6 +213,19 @@ final class VectorMath {
             a0 = a0.add(p.convertShape(VectorOperators.F2D, D, 0));
             a1 = a1.add(p.convertShape(VectorOperators.F2D, D, 1));
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return sumInLaneOrder(a0.add(a1));
+    }
+
+    /**
+     * The lanes of {@code v} added in lane order. {@code reduceLanes(ADD)} may add them in another
+     * order once the JIT compiles the caller, so sums (and the gradients they feed) would depend on
+     * JIT timing, and a resumed run would not reproduce an uninterrupted one.
+     */
+    private static double sumInLaneOrder(DoubleVector v) {
+        double s = 0;
+        for (double d : v.toArray()) {
+            s += d;
+        }
+        return s;
     }
 }

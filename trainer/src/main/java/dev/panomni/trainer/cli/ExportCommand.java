@@ -10,8 +10,8 @@ import java.util.concurrent.Callable;
 
 /** {@code panomni export}: a training checkpoint as a Hugging Face model folder. */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Write a checkpoint's model as a Hugging Face folder: model.safetensors, config.json, and the",
-                "tokenizer files when the run used a Hugging Face tokenizer. transformers' from_pretrained loads it."},
+        description = {"Write a checkpoint's model as a Hugging Face folder: model.safetensors, config.json, and the "
+                + "tokenizer files when the run used a Hugging Face tokenizer. transformers' from_pretrained loads it."},
         footer = {"", "Example: panomni export --checkpoint runs/demo/checkpoints --out runs/demo/hf"})
 public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",

@@ -21,22 +21,26 @@ import java.util.concurrent.Callable;
 
 /** {@code panomni train}: runs a training job. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a model from a YAML config. Without --config: the built-in demonstration job (a tiny",
-                "decoder learns to count on a generated dataset, on the CPU in about a minute or two).",
+        description = {"Train a model from a YAML config. Without --config: the built-in demonstration job (a tiny "
+                + "decoder learns to count on a generated dataset, on the CPU in a minute or two).",
                 "Any config key can be overridden as --section.key=value, e.g. --train.steps=400.",
                 "A run resumes automatically from the latest checkpoint in checkpoint.dir; Ctrl-C saves one."},
-        footer = {"", "Exit codes: 0 done (the demo: its loss fell below the threshold), 1 training failed or the demo",
-                "missed its threshold, 2 invalid configuration, 130 interrupted (checkpoint saved).",
+        footer = {"", "Exit codes: 0 done (the demo: its loss fell below its threshold), 1 training failed or the "
+                + "demo missed its threshold, 2 invalid configuration, 130 interrupted (checkpoint saved).",
                 "", "Examples:", "  panomni train", "  panomni train --train.steps=400 --train.lr=1e-3",
-                "  panomni train --config examples/tiny-qwen3.yaml", "  panomni train --config run.yaml --resume"})
+                "  panomni train --config examples/tiny-qwen3.yaml", "  panomni train --config run.yaml --resume",
+                "  panomni train --config run.yaml --resume-from runs/x/checkpoints/step-000500"})
 public final class TrainCommand implements Callable<Integer> {
     @Mixin
     final ConfigOptions options = new ConfigOptions();
 
-    @Option(names = "--resume", arity = "0..1", paramLabel = "DIR", fallbackValue = "",
-            description = {"resume from the latest checkpoint (fail if there is none), or from checkpoint DIR",
-                    "(without it a run still resumes automatically, per checkpoint.resume)"})
-    String resume;
+    @Option(names = "--resume", description = "resume from the latest checkpoint in checkpoint.dir, and fail if there "
+            + "is none (without it a run still resumes when one exists, per checkpoint.resume: auto)")
+    boolean resume;
+
+    @Option(names = "--resume-from", paramLabel = "DIR", description = "resume from this checkpoint (a step-NNNNNN "
+            + "folder, or a checkpoint folder whose latest is taken)")
+    Path resumeFrom;
 
     @Unmatched
     List<String> overrides = new ArrayList<>();
@@ -47,14 +51,16 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TrainerOptions opts = trainerOptions.withStreams(out, err).withRequireResume(resume != null);
+        TrainerOptions opts = trainerOptions.withStreams(out, err).withRequireResume(resume || resumeFrom != null);
         List<ConfigOverride> parsed;
         RunConfig config;
         try {
             parsed = ConfigOverride.parse(overrides);
-            if (resume != null && !resume.isEmpty()) {
+            if (resumeFrom != null || resume) {
                 List<ConfigOverride> all = new ArrayList<>(parsed);
-                all.add(new ConfigOverride("checkpoint.resume", quoted(resume), "--resume " + resume));
+                all.add(resumeFrom != null
+                        ? new ConfigOverride("checkpoint.resume", quoted(resumeFrom.toString()), "--resume-from " + resumeFrom)
+                        : new ConfigOverride("checkpoint.resume", "auto", "--resume"));
                 parsed = all;
             }
             if (options.config == null) {

@@ -29,13 +29,15 @@ import java.util.Optional;
  * prints the model's continuations of held-out prompts, and judges the run: it succeeds when the
  * mean training loss of the last 10 steps is below {@value #LOSS_THRESHOLD} nats per token.
  *
- * <p>Why that threshold: the first number of each document is random, about 11.5 nats over the
- * document's ~37 targets, so a model that has learned to count perfectly sits near 0.32; an
- * untrained one starts at ln(260) = 5.6, and one that only knows which characters occur near 1.5.
+ * <p>Why that threshold: the first number of each document is random (its last four digits, about
+ * 9 nats, fall on the document's 36 targets), so a model that counts perfectly sits near 0.27;
+ * an untrained one starts at ln(260) = 5.6. Measured on the default schedule: 1.09 at step 50, 0.43
+ * at step 100, 0.30 at step 200. The run is deterministic, so the result does not depend on
+ * the machine's speed.
  */
 public final class DemoJob {
     /** The mean loss of the last 10 steps must fall below this (nats per token). */
-    public static final double LOSS_THRESHOLD = 0.6;
+    public static final double LOSS_THRESHOLD = 0.5;
     /** Lines of the generated dataset. */
     public static final int LINES = 20_000;
     /** Where the demonstration's checkpoints go unless overridden. */
@@ -100,7 +102,9 @@ public final class DemoJob {
         PrintStream out = options.out();
         out.println("panomni demo: teaching a tiny decoder to count up and down (see README, \"Training\")");
         RunConfig config = withGeneratedData(config(overrides), out);
-        config = startOverIfFinished(config, out);
+        if (!options.requireResume()) {
+            startOverIfFinished(config, out);
+        }
         TrainingResult result = new Trainer(config, options).run();
         int correct = 0;
         int checked = 0;
@@ -133,20 +137,20 @@ public final class DemoJob {
      * A finished demonstration in the default checkpoint folder would make "resume automatically"
      * a no-op; running the demo again means training again, so its checkpoints are cleared.
      */
-    private static RunConfig startOverIfFinished(RunConfig config, PrintStream out) {
+    private static void startOverIfFinished(RunConfig config, PrintStream out) {
         CheckpointConfig cc = config.checkpoint();
         if (!CheckpointConfig.AUTO.equals(cc.resume()) || !Path.of(cc.dir()).normalize()
                 .equals(Path.of(DEFAULT_CHECKPOINT_DIR))) {
-            return config;
+            return;
         }
         CheckpointManager m = new CheckpointManager(Path.of(cc.dir()), cc.keepLast(), new SafetensorsStore());
         Optional<Path> latest = m.latest();
         if (latest.isEmpty()) {
-            return config;
+            return;
         }
         long step = m.open(latest.get()).state().step();
         if (step < config.train().steps()) {
-            return config; // an unfinished run: resume it
+            return; // an unfinished run: resume it
         }
         out.println("the previous demo run finished (" + latest.get() + "); starting a new one");
         try (var entries = Files.list(Path.of(cc.dir()))) {
@@ -156,6 +160,5 @@ public final class DemoJob {
         } catch (IOException e) {
             throw new UncheckedIOException("clearing " + cc.dir() + " failed", e);
         }
-        return config;
     }
 }

@@ -86,6 +86,7 @@ public final class Plots {
         if (logScale && allPositive(data)) {
             LogAxis axis = new LogAxis(yLabel);
             axis.setSmallestValue(1e-6);
+            axis.setNumberFormatOverride(new java.text.DecimalFormat("0.###")); // 0.5, not 10^-0.3
             plot.setRangeAxis(axis);
         }
         return chart;

@@ -247,7 +247,7 @@ class ConfigLoaderTest {
     void unknownPresetSuggestsTheNearestOne() {
         ConfigError e = only(fail("model: {family: qwen3, size: 0.6B5}"));
         assertEquals("model.size", e.key());
-        assertTrue(e.problem().contains("presets: 0.6b, 1.7b, 4b, 8b, 14b, 32b"), e.problem());
+        assertTrue(e.problem().contains("presets: tiny, 0.6b, 1.7b, 4b, 8b, 14b, 32b"), e.problem());
         assertTrue(e.problem().contains("did you mean '0.6b'?"), e.problem());
     }
 
@@ -255,7 +255,7 @@ class ConfigLoaderTest {
     void familyWithoutSizeOrDimensionsIsAnError() {
         ConfigError e = only(fail("model: {family: llama}"));
         assertEquals("model", e.key());
-        assertTrue(e.problem().contains("set model.size (presets of llama: 3.2-1b, 3.2-3b, 3.1-8b)"), e.problem());
+        assertTrue(e.problem().contains("set model.size (presets of llama: tiny, 3.2-1b, 3.2-3b, 3.1-8b)"), e.problem());
         assertTrue(e.problem().contains("missing: model.vocab_size"), e.problem());
     }
 

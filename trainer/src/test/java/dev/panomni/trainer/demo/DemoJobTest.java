@@ -40,12 +40,12 @@ class DemoJobTest {
                 assertEquals(n[0] + d * i, n[i], line);
                 assertFalse(CountingData.isHeldOut(n[i]), line);
             }
-            if (String.valueOf(n[0]).charAt(0) != String.valueOf(n[n.length - 1]).charAt(0)
-                    || String.valueOf(n[0]).length() != String.valueOf(n[n.length - 1]).length()) {
+            assertTrue(n[0] >= CountingData.LOW && n[n.length - 1] < CountingData.RANGE, line);
+            if (n[0] / 100 != n[n.length - 1] / 100) {
                 carries++;
             }
         }
-        assertTrue(carries > 100, "carries into the leading digit are common: " + carries);
+        assertTrue(carries > 0.3 * lines.size(), "a third of the documents cross the hundreds: " + carries);
         assertEquals("4299 4300 4301 4302", CountingData.expectedContinuation("4297 4298 "));
         assertEquals("597 596 595 594", CountingData.expectedContinuation("599 598 "));
         assertNull(CountingData.expectedContinuation("1 3 "));
@@ -88,7 +88,7 @@ class DemoJobTest {
         assertTrue(out.contains("step 30/30 | loss"), out);
         assertTrue(out.contains("run finished: 30 steps"), out);
         assertTrue(out.contains("continuations of prompts from held-out numbers"), out);
-        assertEquals(8, out.lines().filter(l -> l.startsWith("  ") && l.contains(" -> ")).count(), out);
-        assertTrue(out.contains("the threshold 0.60"), out);
+        assertEquals(8, out.lines().filter(l -> l.matches("  \\d+ \\d+ +->.*")).count(), out);
+        assertTrue(out.contains("the threshold 0.50"), out);
     }
 }

@@ -73,7 +73,7 @@ class HfExporterTest {
     @Test
     void bf16ExportAndMoeExpertsInHuggingFaceLayout() throws Exception {
         new Trainer(microConfig(dir, countingData(dir, 300), "--model.family=qwen3_moe", "--model.size=tiny",
-                "--train.steps=1"), quiet()).run();
+                "--train.steps=1", "--train.warmup_steps=0"), quiet()).run();
         Path out = dir.resolve("hf");
         int code = new CommandLine(new PanomniCommand()).execute("export", "--checkpoint", dir.resolve("ckpt").toString(),
                 "--out", out.toString(), "--dtype", "bf16");

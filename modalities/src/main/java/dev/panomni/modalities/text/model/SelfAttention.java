@@ -34,7 +34,8 @@ public final class SelfAttention extends Module implements PluggableAttention {
             registerModule("k_norm", new RMSNorm(cfg.headDim(), cfg.rmsNormEps()));
         }
         float[] f = cfg.ropeInvFreq();
-        invFreq = registerBuffer("inv_freq", Tensor.of(f, f.length), false);
+        // F32 whatever the model's dtype: RoPE angles of BF16 frequencies would be off at long positions.
+        invFreq = registerFixedDtypeBuffer("inv_freq", Tensor.of(f, f.length), false);
     }
 
     private ProjectionWeights proj(String name) {
