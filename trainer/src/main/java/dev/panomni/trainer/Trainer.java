@@ -373,6 +373,12 @@ public final class Trainer {
             if (step == 0) {
                 out.println(describe());
             }
+            if (t.activationCheckpointing() && arch.experts() > 0) {
+                // The router statistics of a checkpointed layer come from its forward without
+                // recording, so the load-balancing loss is counted but sends no gradient to the router.
+                err.println("note: with train.activation_checkpointing, the MoE load-balancing loss does not "
+                        + "train the routers (only the language-model loss does)");
+            }
             TrainingResult.Status status = TrainingResult.Status.COMPLETED;
             String stopMessage = null;
             int consecutiveSkips = 0;
