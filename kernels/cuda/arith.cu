@@ -50,26 +50,52 @@ extern "C" __global__ void binary_f32_contig(int op, const float* __restrict__ a
     GRID_STRIDE_LOOP(j, n - n4 * 4) { out[n4 * 4 + j] = apply_f(op, a[n4 * 4 + j], b[n4 * 4 + j]); }
 }
 
-// out = a * scale + shift, contiguous, any dtype.
-extern "C" __global__ void affine(int dt, const char* a, char* out, long long n, float scale, float shift) {
+// out = a * scale + shift, contiguous, any dtype. Floats use one fp32 fma (as the CPU's F32 path);
+// integers compute in double and truncate, as the CPU does.
+extern "C" __global__ void affine(int dt, const char* a, char* out, long long n, double scale, double shift) {
+    float fs = (float)scale, fh = (float)shift;
     GRID_STRIDE_LOOP(i, n) {
-        if (is_float(dt)) store_f(out, dt, i, fmaf(load_f(a, dt, i), scale, shift));
-        else store_l(out, dt, i, (long long)(load_l(a, dt, i) * (double)scale + shift));
+        if (is_float(dt)) store_f(out, dt, i, fmaf(load_f(a, dt, i), fs, fh));
+        else store_l(out, dt, i, (long long)((double)load_l(a, dt, i) * scale + shift));
     }
 }
 
 // Undo a broadcast: dst[j] = sum of src elements that map to j. One thread per destination element,
-// each walking the reduced index space in a fixed order, so results are deterministic.
+// each walking the reduced index space in a fixed order, so results are deterministic; the sum is
+// kept in double, as on the CPU.
 // red: the reduced dims' extents and src strides (src is contiguous); keep: dst's dims in src's index
 // space with their src strides.
 extern "C" __global__ void sum_to(int dt, const char* src, Strided keep, Strided red, long long reduced_count,
                                   char* dst, long long n) {
     GRID_STRIDE_LOOP(j, n) {
         long long base = strided_offset(keep, j);
-        float acc = 0.0f;
+        double acc = 0.0;
         for (long long r = 0; r < reduced_count; r++) {
-            acc += load_f(src, dt, base + strided_offset(red, r));
+            acc += (double)load_f(src, dt, base + strided_offset(red, r));
         }
-        store_f(dst, dt, j, acc);
+        store_f(dst, dt, j, (float)acc);
+    }
+}
+
+// sum_to for few destination elements and long reductions (a broadcast scalar's gradient): one block
+// of 256 threads per destination element, its threads striding over the reduced index space, the
+// partial sums combined by a fixed tree, so results are deterministic.
+extern "C" __global__ void __launch_bounds__(256) sum_to_blocks(int dt, const char* src, Strided keep, Strided red,
+                                                                long long reduced_count, char* dst, long long n) {
+    __shared__ double partial[256];
+    for (long long j = blockIdx.x; j < n; j += gridDim.x) {
+        long long base = strided_offset(keep, j);
+        double acc = 0.0;
+        for (long long r = threadIdx.x; r < reduced_count; r += blockDim.x) {
+            acc += (double)load_f(src, dt, base + strided_offset(red, r));
+        }
+        partial[threadIdx.x] = acc;
+        __syncthreads();
+        for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+            if (threadIdx.x < w) partial[threadIdx.x] += partial[threadIdx.x + w];
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) store_f(dst, dt, j, (float)partial[0]);
+        __syncthreads();
     }
 }

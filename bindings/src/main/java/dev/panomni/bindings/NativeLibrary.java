@@ -120,6 +120,11 @@ public final class NativeLibrary {
         return files;
     }
 
+    /** How to install the library (shown when it is not found). */
+    public String hint() {
+        return hint;
+    }
+
     /** The system property that overrides the search ({@code panomni.cuda.lib}). */
     public String systemProperty() {
         return "panomni." + name.toLowerCase(Locale.ROOT) + ".lib";

@@ -40,6 +40,7 @@ public abstract class Module implements AutoCloseable {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final Set<String> transientBuffers = new HashSet<>();
+    private final Set<String> fixedDtypeBuffers = new HashSet<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private final Scope scope;
     private Module parent;
@@ -91,6 +92,17 @@ public abstract class Module implements AutoCloseable {
         if (!persistent) {
             transientBuffers.add(name);
         }
+        return b;
+    }
+
+    /**
+     * A buffer that {@link #to(DType)} leaves in its dtype (it still moves with {@link #to(Device)}):
+     * constants whose precision the computation depends on, such as rotary frequencies, which must
+     * stay F32 when the model computes in BF16.
+     */
+    protected final Tensor registerFixedDtypeBuffer(String name, Tensor value, boolean persistent) {
+        Tensor b = registerBuffer(name, value, persistent);
+        fixedDtypeBuffers.add(name);
         return b;
     }
 
@@ -389,20 +401,20 @@ public abstract class Module implements AutoCloseable {
      * gradients are dropped); tied parameters stay tied. Create optimizers afterwards.
      */
     public final Module to(Device device) {
-        convertTree(t -> t.device().equals(device) ? null : Layout.toDevice(t, device));
+        convertTree(t -> t.device().equals(device) ? null : Layout.toDevice(t, device), false);
         return this;
     }
 
     /**
-     * Converts floating parameters and buffers to {@code dtype} (integer buffers are left alone).
-     * Same rules as {@link #to(Device)}.
+     * Converts floating parameters and buffers to {@code dtype} (integer buffers and those registered
+     * with {@link #registerFixedDtypeBuffer} are left alone). Same rules as {@link #to(Device)}.
      */
     public final Module to(DType dtype) {
         if (!dtype.isFloating()) {
             throw new IllegalArgumentException(describeSelf() + ": modules convert only to floating dtypes, got "
                     + dtype);
         }
-        convertTree(t -> !t.dtype().isFloating() || t.dtype() == dtype ? null : Layout.cast(t, dtype));
+        convertTree(t -> !t.dtype().isFloating() || t.dtype() == dtype ? null : Layout.cast(t, dtype), true);
         return this;
     }
 
@@ -433,16 +445,16 @@ public abstract class Module implements AutoCloseable {
         Tensor apply(Tensor t);
     }
 
-    private void convertTree(Conversion f) {
+    private void convertTree(Conversion f, boolean dtypeChange) {
         Map<Tensor, Tensor> done = new IdentityHashMap<>();
-        convert(f, done);
+        convert(f, done, dtypeChange);
         for (Tensor old : done.keySet()) {
             old.close();
         }
     }
 
     /** Converts this subtree; {@code done} maps old parameters to new ones so tied weights stay tied. */
-    private void convert(Conversion f, Map<Tensor, Tensor> done) {
+    private void convert(Conversion f, Map<Tensor, Tensor> done, boolean dtypeChange) {
         try (Scope s = Scope.open("convert")) {
             GradMode.noGrad(() -> {
                 for (Map.Entry<String, Tensor> e : parameters.entrySet()) {
@@ -461,6 +473,9 @@ public abstract class Module implements AutoCloseable {
                     e.setValue(n);
                 }
                 for (Map.Entry<String, Tensor> e : buffers.entrySet()) {
+                    if (dtypeChange && fixedDtypeBuffers.contains(e.getKey())) {
+                        continue;
+                    }
                     Tensor old = e.getValue();
                     Tensor c = f.apply(old);
                     if (c != null) {
@@ -473,7 +488,7 @@ public abstract class Module implements AutoCloseable {
             });
         }
         for (Module m : children.values()) {
-            m.convert(f, done);
+            m.convert(f, done, dtypeChange);
         }
     }
 

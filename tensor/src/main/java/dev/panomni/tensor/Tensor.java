@@ -490,6 +490,26 @@ public final class Tensor implements AutoCloseable {
         return Arith.addScalar(this, s);
     }
 
+    /** {@link dev.panomni.tensor.ops.Linalg#matmul}: [..., M, K] x [..., K, N] -> [..., M, N]. */
+    public Tensor matmul(Tensor other) {
+        return dev.panomni.tensor.ops.Linalg.matmul(this, other);
+    }
+
+    /** Sum of all elements, 0-dim. */
+    public Tensor sum() {
+        return dev.panomni.tensor.ops.Reductions.sumAll(this);
+    }
+
+    /** Mean of all elements, 0-dim. */
+    public Tensor mean() {
+        return dev.panomni.tensor.ops.Reductions.meanAll(this);
+    }
+
+    /** Softmax along {@code dim}. */
+    public Tensor softmax(int dim) {
+        return dev.panomni.tensor.ops.Softmax.softmax(this, dim);
+    }
+
     // ---------------------------------------------------------------- reading values
 
     /** All elements as floats in row-major order (copies from the device when needed). */

@@ -246,6 +246,7 @@ class ModuleTest {
             assertTrue(p.requiresGrad() && p.isLeaf());
             assertTrue(old.isReleased());
             assertEquals(DType.I64, net.namedBuffers().get("layers.0.counter").dtype());
+            assertEquals(DType.BF16, net.namedBuffers().get("layers.0.cache").dtype());
             float[] after = p.toFloatArray();
             for (int i = 0; i < before.length; i++) {
                 assertEquals(before[i], after[i], Math.abs(before[i]) / 128);
@@ -261,6 +262,25 @@ class ModuleTest {
             t.to(DType.BF16);
             assertSame(t.a.param("weight"), t.b.param("weight"));
             assertEquals(DType.BF16, t.b.param("weight").dtype());
+        }
+    }
+
+    static final class Rotating extends Module {
+        Rotating() {
+            registerParameter("weight", Tensor.ones(DType.F32, dev.panomni.tensor.Device.CPU, 3));
+            registerFixedDtypeBuffer("freq", Tensor.of(new float[] {1f / 3, 1e-4f}, 2), false);
+        }
+    }
+
+    @Test
+    void fixedDtypeBuffersStayF32WhenTheModuleConvertsToBf16() {
+        try (Rotating m = new Rotating()) {
+            m.to(DType.BF16);
+            assertEquals(DType.BF16, m.namedParameters().get("weight").dtype());
+            Tensor freq = m.namedBuffers().get("freq");
+            assertEquals(DType.F32, freq.dtype());
+            assertEquals(1f / 3, freq.toFloatArray()[0], "exact F32 value, not a BF16 rounding");
+            assertTrue(m.stateDict().isEmpty() || !m.stateDict().containsKey("freq"), "transient");
         }
     }
 }

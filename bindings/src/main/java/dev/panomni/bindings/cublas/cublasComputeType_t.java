@@ -3,7 +3,7 @@
 package dev.panomni.bindings.cublas;
 
 /**
- * Constants of the C enum (11 values, C type uint).
+ * Constants of the C enum (13 values, C type uint).
  *
  * {@snippet lang=c :
  * typedef enum {...} cublasComputeType_t
@@ -33,11 +33,17 @@ public final class cublasComputeType_t {
     /** {@code CUBLAS_COMPUTE_32F_FAST_TF32 = 77} */
     public static final int CUBLAS_COMPUTE_32F_FAST_TF32 = 77;
 
+    /** {@code CUBLAS_COMPUTE_32F_EMULATED_16BFX9 = 78} */
+    public static final int CUBLAS_COMPUTE_32F_EMULATED_16BFX9 = 78;
+
     /** {@code CUBLAS_COMPUTE_64F = 70} */
     public static final int CUBLAS_COMPUTE_64F = 70;
 
     /** {@code CUBLAS_COMPUTE_64F_PEDANTIC = 71} */
     public static final int CUBLAS_COMPUTE_64F_PEDANTIC = 71;
+
+    /** {@code CUBLAS_COMPUTE_64F_EMULATED_FIXEDPOINT = 79} */
+    public static final int CUBLAS_COMPUTE_64F_EMULATED_FIXEDPOINT = 79;
 
     /** {@code CUBLAS_COMPUTE_32I = 72} */
     public static final int CUBLAS_COMPUTE_32I = 72;
@@ -55,8 +61,10 @@ public final class cublasComputeType_t {
             case 74 -> "CUBLAS_COMPUTE_32F_FAST_16F";
             case 75 -> "CUBLAS_COMPUTE_32F_FAST_16BF";
             case 77 -> "CUBLAS_COMPUTE_32F_FAST_TF32";
+            case 78 -> "CUBLAS_COMPUTE_32F_EMULATED_16BFX9";
             case 70 -> "CUBLAS_COMPUTE_64F";
             case 71 -> "CUBLAS_COMPUTE_64F_PEDANTIC";
+            case 79 -> "CUBLAS_COMPUTE_64F_EMULATED_FIXEDPOINT";
             case 72 -> "CUBLAS_COMPUTE_32I";
             case 73 -> "CUBLAS_COMPUTE_32I_PEDANTIC";
             default -> null;

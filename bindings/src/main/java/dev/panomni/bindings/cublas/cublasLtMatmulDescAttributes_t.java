@@ -3,7 +3,7 @@
 package dev.panomni.bindings.cublas;
 
 /**
- * Constants of the C enum (29 values, C type uint).
+ * Constants of the C enum (33 values, C type uint).
  *
  * {@snippet lang=c :
  * typedef enum {...} cublasLtMatmulDescAttributes_t
@@ -87,17 +87,29 @@ public final class cublasLtMatmulDescAttributes_t {
     /** {@code CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26} */
     public static final int CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26;
 
-    /** {@code CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_NUM_CHUNKS_D_ROWS = 27} */
-    public static final int CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_NUM_CHUNKS_D_ROWS = 27;
+    /** {@code CUBLASLT_MATMUL_DESC_A_SCALE_MODE = 31} */
+    public static final int CUBLASLT_MATMUL_DESC_A_SCALE_MODE = 31;
 
-    /** {@code CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_NUM_CHUNKS_D_COLS = 28} */
-    public static final int CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_NUM_CHUNKS_D_COLS = 28;
+    /** {@code CUBLASLT_MATMUL_DESC_B_SCALE_MODE = 32} */
+    public static final int CUBLASLT_MATMUL_DESC_B_SCALE_MODE = 32;
 
-    /** {@code CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_IN_COUNTERS_POINTER = 29} */
-    public static final int CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_IN_COUNTERS_POINTER = 29;
+    /** {@code CUBLASLT_MATMUL_DESC_C_SCALE_MODE = 33} */
+    public static final int CUBLASLT_MATMUL_DESC_C_SCALE_MODE = 33;
 
-    /** {@code CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_OUT_COUNTERS_POINTER = 30} */
-    public static final int CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_OUT_COUNTERS_POINTER = 30;
+    /** {@code CUBLASLT_MATMUL_DESC_D_SCALE_MODE = 34} */
+    public static final int CUBLASLT_MATMUL_DESC_D_SCALE_MODE = 34;
+
+    /** {@code CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_SCALE_MODE = 35} */
+    public static final int CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_SCALE_MODE = 35;
+
+    /** {@code CUBLASLT_MATMUL_DESC_D_OUT_SCALE_POINTER = 36} */
+    public static final int CUBLASLT_MATMUL_DESC_D_OUT_SCALE_POINTER = 36;
+
+    /** {@code CUBLASLT_MATMUL_DESC_D_OUT_SCALE_MODE = 37} */
+    public static final int CUBLASLT_MATMUL_DESC_D_OUT_SCALE_MODE = 37;
+
+    /** {@code CUBLASLT_MATMUL_DESC_EMULATION_DESCRIPTOR = 38} */
+    public static final int CUBLASLT_MATMUL_DESC_EMULATION_DESCRIPTOR = 38;
 
     /** The C name of {@code value} (the first one declared when several share it), or null. */
     public static String nameOf(int value) {
@@ -127,10 +139,14 @@ public final class cublasLtMatmulDescAttributes_t {
             case 24 -> "CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_AMAX_POINTER";
             case 25 -> "CUBLASLT_MATMUL_DESC_FAST_ACCUM";
             case 26 -> "CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE";
-            case 27 -> "CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_NUM_CHUNKS_D_ROWS";
-            case 28 -> "CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_NUM_CHUNKS_D_COLS";
-            case 29 -> "CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_IN_COUNTERS_POINTER";
-            case 30 -> "CUBLASLT_MATMUL_DESC_ATOMIC_SYNC_OUT_COUNTERS_POINTER";
+            case 31 -> "CUBLASLT_MATMUL_DESC_A_SCALE_MODE";
+            case 32 -> "CUBLASLT_MATMUL_DESC_B_SCALE_MODE";
+            case 33 -> "CUBLASLT_MATMUL_DESC_C_SCALE_MODE";
+            case 34 -> "CUBLASLT_MATMUL_DESC_D_SCALE_MODE";
+            case 35 -> "CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_SCALE_MODE";
+            case 36 -> "CUBLASLT_MATMUL_DESC_D_OUT_SCALE_POINTER";
+            case 37 -> "CUBLASLT_MATMUL_DESC_D_OUT_SCALE_MODE";
+            case 38 -> "CUBLASLT_MATMUL_DESC_EMULATION_DESCRIPTOR";
             default -> null;
         };
     }

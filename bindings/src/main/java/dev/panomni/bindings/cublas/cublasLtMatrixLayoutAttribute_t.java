@@ -3,7 +3,7 @@
 package dev.panomni.bindings.cublas;
 
 /**
- * Constants of the C enum (8 values, C type uint).
+ * Constants of the C enum (9 values, C type uint).
  *
  * {@snippet lang=c :
  * typedef enum {...} cublasLtMatrixLayoutAttribute_t
@@ -36,6 +36,9 @@ public final class cublasLtMatrixLayoutAttribute_t {
     /** {@code CUBLASLT_MATRIX_LAYOUT_PLANE_OFFSET = 7} */
     public static final int CUBLASLT_MATRIX_LAYOUT_PLANE_OFFSET = 7;
 
+    /** {@code CUBLASLT_MATRIX_LAYOUT_BATCH_MODE = 8} */
+    public static final int CUBLASLT_MATRIX_LAYOUT_BATCH_MODE = 8;
+
     /** The C name of {@code value} (the first one declared when several share it), or null. */
     public static String nameOf(int value) {
         return switch (value) {
@@ -47,6 +50,7 @@ public final class cublasLtMatrixLayoutAttribute_t {
             case 5 -> "CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT";
             case 6 -> "CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET";
             case 7 -> "CUBLASLT_MATRIX_LAYOUT_PLANE_OFFSET";
+            case 8 -> "CUBLASLT_MATRIX_LAYOUT_BATCH_MODE";
             default -> null;
         };
     }

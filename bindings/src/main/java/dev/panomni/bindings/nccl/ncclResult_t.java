@@ -3,7 +3,7 @@
 package dev.panomni.bindings.nccl;
 
 /**
- * Constants of the C enum (10 values, C type uint).
+ * Constants of the C enum (9 values, C type uint).
  *
  * {@snippet lang=c :
  * typedef enum {...} ncclResult_t
@@ -36,11 +36,8 @@ public final class ncclResult_t {
     /** {@code ncclInProgress = 7} */
     public static final int ncclInProgress = 7;
 
-    /** {@code ncclTimeout = 8} */
-    public static final int ncclTimeout = 8;
-
-    /** {@code ncclNumResults = 9} */
-    public static final int ncclNumResults = 9;
+    /** {@code ncclNumResults = 8} */
+    public static final int ncclNumResults = 8;
 
     /** The C name of {@code value} (the first one declared when several share it), or null. */
     public static String nameOf(int value) {
@@ -53,8 +50,7 @@ public final class ncclResult_t {
             case 5 -> "ncclInvalidUsage";
             case 6 -> "ncclRemoteError";
             case 7 -> "ncclInProgress";
-            case 8 -> "ncclTimeout";
-            case 9 -> "ncclNumResults";
+            case 8 -> "ncclNumResults";
             default -> null;
         };
     }

@@ -3,7 +3,7 @@
 package dev.panomni.bindings.nvrtc;
 
 /**
- * Constants of the C enum (13 values, C type uint).
+ * Constants of the C enum (18 values, C type uint).
  *
  * {@snippet lang=c :
  * typedef enum {...} nvrtcResult
@@ -51,6 +51,21 @@ public final class nvrtcResult {
     /** {@code NVRTC_ERROR_TIME_FILE_WRITE_FAILED = 12} */
     public static final int NVRTC_ERROR_TIME_FILE_WRITE_FAILED = 12;
 
+    /** {@code NVRTC_ERROR_NO_PCH_CREATE_ATTEMPTED = 13} */
+    public static final int NVRTC_ERROR_NO_PCH_CREATE_ATTEMPTED = 13;
+
+    /** {@code NVRTC_ERROR_PCH_CREATE_HEAP_EXHAUSTED = 14} */
+    public static final int NVRTC_ERROR_PCH_CREATE_HEAP_EXHAUSTED = 14;
+
+    /** {@code NVRTC_ERROR_PCH_CREATE = 15} */
+    public static final int NVRTC_ERROR_PCH_CREATE = 15;
+
+    /** {@code NVRTC_ERROR_CANCELLED = 16} */
+    public static final int NVRTC_ERROR_CANCELLED = 16;
+
+    /** {@code NVRTC_ERROR_TIME_TRACE_FILE_WRITE_FAILED = 17} */
+    public static final int NVRTC_ERROR_TIME_TRACE_FILE_WRITE_FAILED = 17;
+
     /** The C name of {@code value} (the first one declared when several share it), or null. */
     public static String nameOf(int value) {
         return switch (value) {
@@ -67,6 +82,11 @@ public final class nvrtcResult {
             case 10 -> "NVRTC_ERROR_NAME_EXPRESSION_NOT_VALID";
             case 11 -> "NVRTC_ERROR_INTERNAL_ERROR";
             case 12 -> "NVRTC_ERROR_TIME_FILE_WRITE_FAILED";
+            case 13 -> "NVRTC_ERROR_NO_PCH_CREATE_ATTEMPTED";
+            case 14 -> "NVRTC_ERROR_PCH_CREATE_HEAP_EXHAUSTED";
+            case 15 -> "NVRTC_ERROR_PCH_CREATE";
+            case 16 -> "NVRTC_ERROR_CANCELLED";
+            case 17 -> "NVRTC_ERROR_TIME_TRACE_FILE_WRITE_FAILED";
             default -> null;
         };
     }

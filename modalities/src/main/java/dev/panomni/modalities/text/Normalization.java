@@ -87,11 +87,15 @@ final class Normalization {
                     start = java.util.Arrays.copyOf(start, (out.length() + norm.length()) * 2);
                     end = java.util.Arrays.copyOf(end, start.length);
                 }
-                boolean same = norm.equals(chunk);
+                // As Hugging Face's NormalizedString aligns: normalized character k keeps the
+                // alignment of input character k of its chunk (a composed character that of its base
+                // character, dropped combining marks none); characters an expansion inserts past the
+                // chunk's length take its last input character.
                 for (int k = 0; k < norm.length(); k++) {
                     int at = out.length() + k;
-                    start[at] = same ? chunkStart + k : chunkStart;
-                    end[at] = same ? chunkStart + k + 1 : i;
+                    int src = chunkStart + Math.min(k, chunk.length() - 1);
+                    start[at] = src;
+                    end[at] = src + 1;
                 }
                 out.append(norm);
                 chunkStart = i;

@@ -34,6 +34,7 @@ public final class InProcessCommunicator implements Communicator {
     private long seq;
     private final long[] sendSeq;
     private final long[] recvSeq;
+    private final java.util.Map<String, Integer> subGroupCalls = new java.util.HashMap<>();
 
     InProcessCommunicator(InProcessGroup group, int rank) {
         this.group = group;
@@ -173,12 +174,10 @@ public final class InProcessCommunicator implements Communicator {
                 DType dt = t.dtype();
                 if (dt.isFloating()) {
                     float[] acc = new float[count];
+                    float[] in = new float[count];
                     for (int i = 0; i < n; i++) {
-                        MemorySegment s = ((Args) r.deposit(i)).a.data();
-                        for (int k = 0; k < count; k++) {
-                            float v = dt == DType.F32 ? s.getAtIndex(ValueLayout.JAVA_FLOAT, k) : HostElements.getFloat(s, dt, k);
-                            acc[k] = i == 0 ? v : combine(op, acc[k], v);
-                        }
+                        readFloats(((Args) r.deposit(i)).a.data(), dt, 0, in);
+                        accumulate(op, acc, in, i == 0);
                     }
                     if (op == ReduceOp.AVG) {
                         for (int k = 0; k < count; k++) {
@@ -227,6 +226,37 @@ public final class InProcessCommunicator implements Communicator {
         });
     }
 
+    /** {@code out.length} floats of {@code s} from element {@code first}, widened from {@code dt}. */
+    private static void readFloats(MemorySegment s, DType dt, long first, float[] out) {
+        if (dt == DType.F32) {
+            MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, first * Float.BYTES, out, 0, out.length);
+        } else {
+            for (int k = 0; k < out.length; k++) {
+                out[k] = HostElements.getFloat(s, dt, first + k);
+            }
+        }
+    }
+
+    /** acc = in (first rank) or combine(acc, in), element by element, in rank order (deterministic). */
+    private static void accumulate(ReduceOp op, float[] acc, float[] in, boolean first) {
+        if (first) {
+            System.arraycopy(in, 0, acc, 0, in.length);
+            return;
+        }
+        switch (op) {
+            case SUM, AVG -> {
+                for (int k = 0; k < acc.length; k++) {
+                    acc[k] += in[k];
+                }
+            }
+            default -> {
+                for (int k = 0; k < acc.length; k++) {
+                    acc[k] = combine(op, acc[k], in[k]);
+                }
+            }
+        }
+    }
+
     private static float combine(ReduceOp op, float a, float b) {
         return switch (op) {
             case SUM, AVG -> a + b;
@@ -267,18 +297,25 @@ public final class InProcessCommunicator implements Communicator {
             DType dt = output.dtype();
             long base = (long) rank * count;
             float[] acc = new float[count];
+            float[] in = new float[count];
             for (int i = 0; i < n; i++) {
                 Args o = (Args) r.deposit(i);
                 requireSame("reduceScatter", args, o, i);
-                MemorySegment s = o.a.data();
+                readFloats(o.a.data(), dt, base, in);
+                accumulate(op, acc, in, i == 0);
+            }
+            if (op == ReduceOp.AVG) {
                 for (int k = 0; k < count; k++) {
-                    float v = HostElements.getFloat(s, dt, base + k);
-                    acc[k] = i == 0 ? v : combine(op, acc[k], v);
+                    acc[k] /= n;
                 }
             }
             MemorySegment d = output.data();
-            for (int k = 0; k < count; k++) {
-                HostElements.setFloat(d, dt, k, op == ReduceOp.AVG ? acc[k] / n : acc[k]);
+            if (dt == DType.F32) {
+                MemorySegment.copy(acc, 0, d, ValueLayout.JAVA_FLOAT, 0, count);
+            } else {
+                for (int k = 0; k < count; k++) {
+                    HostElements.setFloat(d, dt, k, acc[k]);
+                }
             }
         });
     }
@@ -420,7 +457,8 @@ public final class InProcessCommunicator implements Communicator {
         if (mine < 0) {
             throw new IllegalArgumentException("subGroup: rank " + rank + " is not a member of " + Arrays.toString(ranks));
         }
-        return new InProcessCommunicator(group.subGroup(ranks), mine);
+        int nth = subGroupCalls.merge(Arrays.toString(ranks), 1, Integer::sum) - 1;
+        return new InProcessCommunicator(group.subGroup(ranks, nth), mine);
     }
 
     @Override

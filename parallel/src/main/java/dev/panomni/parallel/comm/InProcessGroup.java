@@ -88,18 +88,36 @@ public final class InProcessGroup {
         mailboxes.remove(src + ">" + dst + "#" + seq);
     }
 
-    InProcessGroup subGroup(int[] ranks) {
-        String key = Arrays.toString(ranks);
+    /**
+     * The {@code nth} sub-group over {@code ranks} (every member asks in the same order). Two calls
+     * with the same members give two independent groups, as two NCCL communicators would: their
+     * collectives must not meet in one sequence of rendezvous.
+     */
+    InProcessGroup subGroup(int[] ranks, int nth) {
+        String key = Arrays.toString(ranks) + "#" + nth;
         return subGroups.computeIfAbsent(key, k -> new InProcessGroup(name + "/" + k,
                 Arrays.stream(ranks).map(r -> worldRanks[r]).toArray(), timeoutMillis));
     }
 
+    /**
+     * Ends the group from outside (a launcher whose rank {@code rank} failed): every waiting and later
+     * collective of every rank throws a {@link CollectiveException} naming {@code rank}.
+     */
+    public void abort(int rank, String why) {
+        breakGroup(rank, why, null);
+    }
+
     /** Marks the group failed because of {@code rank}; every waiting and later collective throws. */
     void breakGroup(int rank, String why, Throwable cause) {
+        breakWith(new CollectiveException("group " + name + ": rank " + worldRank(rank) + " " + why, worldRank(rank),
+                cause));
+    }
+
+    /** Marks the group (and its sub-groups) failed with {@code failure}, which names the rank at fault. */
+    private void breakWith(CollectiveException failure) {
         synchronized (this) {
             if (broken == null) {
-                broken = new CollectiveException("group " + name + ": rank " + worldRank(rank) + " " + why,
-                        worldRank(rank), cause);
+                broken = failure;
             }
             notifyAll();
         }
@@ -110,7 +128,9 @@ public final class InProcessGroup {
             m.wake();
         }
         for (InProcessGroup g : subGroups.values()) {
-            g.breakGroup(0, "failed: its parent group broke (" + why + ")", cause);
+            // The sub-group's members did nothing wrong: the failure keeps naming the rank at fault.
+            g.breakWith(new CollectiveException("group " + g.name + ": parent group " + name + " broke: "
+                    + failure.getMessage(), failure.failedRank(), failure));
         }
     }
 

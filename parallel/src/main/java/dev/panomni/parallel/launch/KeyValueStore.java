@@ -23,9 +23,10 @@ import java.util.concurrent.Executors;
  * 0 serves it at MASTER_ADDR:MASTER_PORT, every rank connects as a client, and values such as the
  * NCCL unique id are published with {@link #set} and read with {@link #get}, which waits.
  *
- * <p>Protocol: one request per line, {@code SET key base64}, {@code GET key timeoutMillis},
- * {@code ADD key delta}; one reply line per request ({@code OK}, {@code VAL base64},
- * {@code NUM n}, or {@code TIMEOUT}).
+ * <p>Protocol: one request per line, {@code SET key base64}, {@code SETN key reads base64} (a value
+ * that disappears after {@code reads} GETs: collectives through the store use it so that their
+ * buffers do not pile up), {@code GET key timeoutMillis}, {@code ADD key delta}; one reply line per
+ * request ({@code OK}, {@code VAL base64}, {@code NUM n}, or {@code TIMEOUT}).
  */
 public final class KeyValueStore implements AutoCloseable {
     private final ServerSocket server;
@@ -53,11 +54,12 @@ public final class KeyValueStore implements AutoCloseable {
             return t;
         });
         Map<String, byte[]> data = new HashMap<>();
+        Map<String, Integer> readsLeft = new HashMap<>();
         threads.submit(() -> {
             while (!ss.isClosed()) {
                 try {
                     Socket c = ss.accept();
-                    threads.submit(() -> serveClient(c, data));
+                    threads.submit(() -> serveClient(c, data, readsLeft));
                 } catch (IOException e) {
                     return;
                 }
@@ -102,6 +104,18 @@ public final class KeyValueStore implements AutoCloseable {
         expect("OK");
     }
 
+    /**
+     * Publishes {@code value} under {@code key} for exactly {@code reads} {@link #get}s, after which
+     * the store forgets it (values exchanged once per collective).
+     */
+    public synchronized void set(String key, byte[] value, int reads) throws IOException {
+        if (reads < 1) {
+            throw new IllegalArgumentException("a value must be readable at least once, got reads = " + reads);
+        }
+        out.println("SETN " + key + " " + reads + " " + Base64.getEncoder().encodeToString(value));
+        expect("OK");
+    }
+
     /** The value of {@code key}, waiting up to {@code timeout} for some rank to set it. */
     public synchronized byte[] get(String key, Duration timeout) throws IOException {
         out.println("GET " + key + " " + timeout.toMillis());
@@ -134,7 +148,7 @@ public final class KeyValueStore implements AutoCloseable {
         return r;
     }
 
-    private static void serveClient(Socket c, Map<String, byte[]> data) {
+    private static void serveClient(Socket c, Map<String, byte[]> data, Map<String, Integer> readsLeft) {
         try (c; BufferedReader r = new BufferedReader(new InputStreamReader(c.getInputStream(), StandardCharsets.UTF_8));
              PrintWriter w = new PrintWriter(new OutputStreamWriter(c.getOutputStream(), StandardCharsets.UTF_8), true)) {
             String line;
@@ -144,6 +158,16 @@ public final class KeyValueStore implements AutoCloseable {
                     case "SET" -> {
                         synchronized (data) {
                             data.put(p[1], Base64.getDecoder().decode(p[2]));
+                            readsLeft.remove(p[1]);
+                            data.notifyAll();
+                        }
+                        w.println("OK");
+                    }
+                    case "SETN" -> {
+                        String[] q = p[2].split(" ", 2);
+                        synchronized (data) {
+                            data.put(p[1], Base64.getDecoder().decode(q[1]));
+                            readsLeft.put(p[1], Integer.parseInt(q[0]));
                             data.notifyAll();
                         }
                         w.println("OK");
@@ -154,6 +178,15 @@ public final class KeyValueStore implements AutoCloseable {
                         synchronized (data) {
                             while ((v = data.get(p[1])) == null && System.currentTimeMillis() < deadline) {
                                 data.wait(Math.max(1, Math.min(200, deadline - System.currentTimeMillis())));
+                            }
+                            Integer left = v == null ? null : readsLeft.get(p[1]);
+                            if (left != null) {
+                                if (left <= 1) {
+                                    data.remove(p[1]);
+                                    readsLeft.remove(p[1]);
+                                } else {
+                                    readsLeft.put(p[1], left - 1);
+                                }
                             }
                         }
                         w.println(v == null ? "TIMEOUT" : "VAL " + Base64.getEncoder().encodeToString(v));

@@ -13,6 +13,15 @@ import java.util.Map;
 public record LaunchEnv(int rank, int worldSize, int localRank, int localWorldSize, String masterAddr, int masterPort) {
     public static final int DEFAULT_PORT = 29500;
 
+    /**
+     * This rank's place in its job: the rank thread's own under {@link ThreadLauncher} (threads mode),
+     * else the process environment's ({@link #from}).
+     */
+    public static LaunchEnv current() {
+        ThreadLauncher.RankContext ctx = ThreadLauncher.context();
+        return ctx != null ? ctx.env() : from(System.getenv());
+    }
+
     /** A single-process job. */
     public static LaunchEnv single() {
         return new LaunchEnv(0, 1, 0, 1, "127.0.0.1", DEFAULT_PORT);

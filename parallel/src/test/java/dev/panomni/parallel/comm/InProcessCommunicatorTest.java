@@ -234,4 +234,52 @@ class InProcessCommunicatorTest {
             assertTrue(e.getMessage().contains("[4]") && e.getMessage().contains("[5]"), e.getMessage());
         }
     }
+
+    @Test
+    void twoSubGroupsOverTheSameRanksAreIndependent() throws Exception {
+        // As with two NCCL communicators, collectives on one never pair with the other's, whatever
+        // order a rank issues them in across the two.
+        List<Object> res = onRanks(2, 5_000, c -> {
+            Communicator a = c.subGroup(new int[] {0, 1});
+            Communicator b = c.subGroup(new int[] {0, 1});
+            Tensor x = Tensor.of(new float[] {c.rank() + 1}, 1);
+            Tensor y = Tensor.of(new float[] {10 * (c.rank() + 1), 0}, 2);
+            Tensor gathered = Tensor.empty(4);
+            Work wa;
+            Work wb;
+            if (c.rank() == 0) {
+                wa = a.allReduce(x, ReduceOp.SUM);
+                wb = b.allGather(y, gathered);
+            } else {
+                wb = b.allGather(y, gathered);
+                wa = a.allReduce(x, ReduceOp.SUM);
+            }
+            wa.await();
+            wb.await();
+            a.close();
+            b.close();
+            return new float[] {x.item(), gathered.toFloatArray()[0], gathered.toFloatArray()[2]};
+        });
+        for (Object o : res) {
+            assertArrayEquals(new float[] {3, 10, 20}, (float[]) o);
+        }
+    }
+
+    @Test
+    void aRankFailingInTheWorldIsNamedInItsSubGroups() throws Exception {
+        List<Object> res = onRanks(3, 5_000, c -> {
+            Communicator sub = c.subGroup(new int[] {0, 1, 2});
+            if (c.rank() == 2) {
+                ((InProcessCommunicator) c).abort(new IllegalStateException("disk full"));
+                throw new IllegalStateException("rank 2 died");
+            }
+            sub.allReduce(Tensor.ones(3), ReduceOp.SUM).await();
+            return "unreachable";
+        });
+        for (int r : new int[] {0, 1}) {
+            CollectiveException e = assertInstanceOf(CollectiveException.class, res.get(r));
+            assertEquals(2, e.failedRank(), e.getMessage());
+            assertTrue(e.getMessage().contains("disk full"), e.getMessage());
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package dev.panomni.tensor.cpu;
 
+import dev.panomni.tensor.Shapes;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.TensorOpException;
 import dev.panomni.tensor.ops.AttentionKernels;
@@ -46,7 +47,7 @@ final class CpuAttentionKernels implements AttentionKernels {
     public void forward(Tensor q, Tensor k, Tensor v, Tensor cuSeqlens, boolean causal, float scale,
                         Tensor out, Tensor lse) {
         Shape sh = new Shape(q, k);
-        int[] docs = documents(cuSeqlens, sh.t);
+        int[] docs = documents(cuSeqlens, q);
         Task[] tasks = blockTasks(docs, sh.hq, BQ);
         MemorySegment qs = q.data();
         MemorySegment ks = k.data();
@@ -81,7 +82,7 @@ final class CpuAttentionKernels implements AttentionKernels {
         for (int j0 = task.start; j0 < keyEnd; j0 += BK) {
             int nk = Math.min(BK, keyEnd - j0);
             int nvK = (nk + L - 1) / L;
-            loadTransposed(ks, sh.hkv, kvh, d, j0, nk, nvK * L, w.kt);
+            loadTransposed(ks, sh.hkv, kvh, d, j0, nk, nvK * L, w.kt, w.stage);
             loadRows(vs, sh.hkv, kvh, d, j0, nk, 1f, w.v, dp);
             gemm(w.q, dp, w.kt, BK, w.s, BK, nq, d, nvK, false);
             for (int r = 0; r < nq; r++) {
@@ -125,7 +126,7 @@ final class CpuAttentionKernels implements AttentionKernels {
                 os.setAtIndex(FL, base + c, w.acc[r * dp + c] * inv);
             }
             if (ls != null) {
-                ls.setAtIndex(FL, (long) h * sh.t + i0 + r, m[r] + (float) Math.log(l[r]));
+                ls.setAtIndex(FL, (long) h * sh.t + i0 + r, m[r] + (float) StrictMath.log(l[r]));
             }
         }
     }
@@ -136,7 +137,7 @@ final class CpuAttentionKernels implements AttentionKernels {
     public void backward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor cuSeqlens,
                          boolean causal, float scale, Tensor dq, Tensor dk, Tensor dv) {
         Shape sh = new Shape(q, k);
-        int[] docs = documents(cuSeqlens, sh.t);
+        int[] docs = documents(cuSeqlens, q);
         MemorySegment dos = dout.data();
         MemorySegment qs = q.data();
         MemorySegment ks = k.data();
@@ -178,8 +179,8 @@ final class CpuAttentionKernels implements AttentionKernels {
         int nk = Math.min(BK, task.end - j0);
         int nvK = (nk + L - 1) / L;
         int nvD = dp / L;
-        loadTransposed(ks, sh.hkv, kvh, d, j0, nk, nvK * L, w.kt);
-        loadTransposed(vs, sh.hkv, kvh, d, j0, nk, nvK * L, w.vt);
+        loadTransposed(ks, sh.hkv, kvh, d, j0, nk, nvK * L, w.kt, w.stage);
+        loadTransposed(vs, sh.hkv, kvh, d, j0, nk, nvK * L, w.vt, w.stage);
         Arrays.fill(w.dk, 0f);
         Arrays.fill(w.dv, 0f);
         // Causal: only queries at or after the block's first key see it; start at their query block.
@@ -228,8 +229,8 @@ final class CpuAttentionKernels implements AttentionKernels {
         for (int j0 = task.start; j0 < keyEnd; j0 += BK) {
             int nk = Math.min(BK, keyEnd - j0);
             int nvK = (nk + L - 1) / L;
-            loadTransposed(ks, sh.hkv, kvh, d, j0, nk, nvK * L, w.kt);
-            loadTransposed(vs, sh.hkv, kvh, d, j0, nk, nvK * L, w.vt);
+            loadTransposed(ks, sh.hkv, kvh, d, j0, nk, nvK * L, w.kt, w.stage);
+            loadTransposed(vs, sh.hkv, kvh, d, j0, nk, nvK * L, w.vt, w.stage);
             loadRows(ks, sh.hkv, kvh, d, j0, nk, 1f, w.v, dp);
             probabilitiesAndScores(w, sh, h, i0, nq, j0, nk, nvK, causal, ls, delta);
             // dQ += dS K (the scale is applied once at the end)
@@ -331,6 +332,7 @@ final class CpuAttentionKernels implements AttentionKernels {
         final float[] kt;
         final float[] vt;
         final float[] v;
+        final float[] stage;
         final float[] s = new float[BQ * BK];
         final float[] ds = new float[BQ * BK];
         final float[] t = new float[BK * BQ];
@@ -347,6 +349,7 @@ final class CpuAttentionKernels implements AttentionKernels {
             kt = new float[d * BK];
             vt = new float[d * BK];
             v = new float[BK * dp];
+            stage = new float[BK * d];
             acc = new float[BQ * dp];
             dk = new float[BK * dp];
             dv = new float[BK * dp];
@@ -373,16 +376,15 @@ final class CpuAttentionKernels implements AttentionKernels {
 
     /**
      * Rows {@code t0 .. t0+n-1} of head {@code h} of a [T, H, d] tensor transposed into
-     * {@code dst} [d, BK]; columns {@code n .. width-1} are zero.
+     * {@code dst} [d, BK]; columns {@code n .. width-1} are zero. The rows are bulk-copied into
+     * {@code stage} first, so the transpose runs on a heap array.
      */
     private static void loadTransposed(MemorySegment src, int heads, int h, int d, int t0, int n, int width,
-                                       float[] dst) {
+                                       float[] dst, float[] stage) {
         for (int c = 0; c < n; c++) {
-            long base = ((long) (t0 + c) * heads + h) * d;
-            for (int e = 0; e < d; e++) {
-                dst[e * BK + c] = src.getAtIndex(FL, base + e);
-            }
+            MemorySegment.copy(src, FL, (((long) (t0 + c) * heads + h) * d) * 4, stage, c * d, d);
         }
+        transpose(stage, d, n, d, dst, BK);
         if (n < width) {
             for (int e = 0; e < d; e++) {
                 Arrays.fill(dst, e * BK + n, e * BK + width, 0f);
@@ -401,54 +403,158 @@ final class CpuAttentionKernels implements AttentionKernels {
 
     /**
      * {@code C[m, nv*L] (+)= A[m, kd] B[kd, nv*L]} on row-major heap arrays with leading dims
-     * {@code lda}, {@code ldb}, {@code ldc}. Four rows of C share each loaded vector of B.
+     * {@code lda}, {@code ldb}, {@code ldc}. The micro-kernel keeps a 4 x 4-vector block of C in
+     * registers, so each B vector loaded feeds four rows and each A element broadcast feeds four
+     * vectors; edges fall back to narrower blocks.
      */
     static void gemm(float[] a, int lda, float[] b, int ldb, float[] c, int ldc, int m, int kd, int nv,
                      boolean accumulate) {
         int i = 0;
         for (; i + 4 <= m; i += 4) {
-            int a0 = i * lda;
-            int a1 = a0 + lda;
-            int a2 = a1 + lda;
-            int a3 = a2 + lda;
-            for (int jv = 0; jv < nv; jv++) {
-                int j = jv * L;
-                int c0 = i * ldc + j;
-                FloatVector s0 = accumulate ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
-                FloatVector s1 = accumulate ? FloatVector.fromArray(F, c, c0 + ldc) : FloatVector.zero(F);
-                FloatVector s2 = accumulate ? FloatVector.fromArray(F, c, c0 + 2 * ldc) : FloatVector.zero(F);
-                FloatVector s3 = accumulate ? FloatVector.fromArray(F, c, c0 + 3 * ldc) : FloatVector.zero(F);
-                for (int kk = 0; kk < kd; kk++) {
-                    FloatVector bv = FloatVector.fromArray(F, b, kk * ldb + j);
-                    s0 = bv.fma(FloatVector.broadcast(F, a[a0 + kk]), s0);
-                    s1 = bv.fma(FloatVector.broadcast(F, a[a1 + kk]), s1);
-                    s2 = bv.fma(FloatVector.broadcast(F, a[a2 + kk]), s2);
-                    s3 = bv.fma(FloatVector.broadcast(F, a[a3 + kk]), s3);
-                }
-                s0.intoArray(c, c0);
-                s1.intoArray(c, c0 + ldc);
-                s2.intoArray(c, c0 + 2 * ldc);
-                s3.intoArray(c, c0 + 3 * ldc);
+            int jv = 0;
+            for (; jv + 4 <= nv; jv += 4) {
+                block4x4(a, i * lda, lda, b, jv * L, ldb, c, i * ldc + jv * L, ldc, kd, accumulate);
+            }
+            for (; jv < nv; jv++) {
+                block4x1(a, i * lda, lda, b, jv * L, ldb, c, i * ldc + jv * L, ldc, kd, accumulate);
             }
         }
         for (; i < m; i++) {
-            int a0 = i * lda;
             for (int jv = 0; jv < nv; jv++) {
-                int j = jv * L;
-                int c0 = i * ldc + j;
+                int c0 = i * ldc + jv * L;
                 FloatVector s0 = accumulate ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
+                int a0 = i * lda;
                 for (int kk = 0; kk < kd; kk++) {
-                    s0 = FloatVector.fromArray(F, b, kk * ldb + j).fma(FloatVector.broadcast(F, a[a0 + kk]), s0);
+                    s0 = FloatVector.fromArray(F, b, kk * ldb + jv * L).fma(FloatVector.broadcast(F, a[a0 + kk]), s0);
                 }
                 s0.intoArray(c, c0);
             }
         }
     }
 
+    private static void block4x4(float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int c0, int ldc,
+                                 int kd, boolean accumulate) {
+        FloatVector s00;
+        FloatVector s01;
+        FloatVector s02;
+        FloatVector s03;
+        FloatVector s10;
+        FloatVector s11;
+        FloatVector s12;
+        FloatVector s13;
+        FloatVector s20;
+        FloatVector s21;
+        FloatVector s22;
+        FloatVector s23;
+        FloatVector s30;
+        FloatVector s31;
+        FloatVector s32;
+        FloatVector s33;
+        if (accumulate) {
+            s00 = FloatVector.fromArray(F, c, c0);
+            s01 = FloatVector.fromArray(F, c, c0 + L);
+            s02 = FloatVector.fromArray(F, c, c0 + 2 * L);
+            s03 = FloatVector.fromArray(F, c, c0 + 3 * L);
+            s10 = FloatVector.fromArray(F, c, c0 + ldc);
+            s11 = FloatVector.fromArray(F, c, c0 + ldc + L);
+            s12 = FloatVector.fromArray(F, c, c0 + ldc + 2 * L);
+            s13 = FloatVector.fromArray(F, c, c0 + ldc + 3 * L);
+            s20 = FloatVector.fromArray(F, c, c0 + 2 * ldc);
+            s21 = FloatVector.fromArray(F, c, c0 + 2 * ldc + L);
+            s22 = FloatVector.fromArray(F, c, c0 + 2 * ldc + 2 * L);
+            s23 = FloatVector.fromArray(F, c, c0 + 2 * ldc + 3 * L);
+            s30 = FloatVector.fromArray(F, c, c0 + 3 * ldc);
+            s31 = FloatVector.fromArray(F, c, c0 + 3 * ldc + L);
+            s32 = FloatVector.fromArray(F, c, c0 + 3 * ldc + 2 * L);
+            s33 = FloatVector.fromArray(F, c, c0 + 3 * ldc + 3 * L);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            s00 = z;
+            s01 = z;
+            s02 = z;
+            s03 = z;
+            s10 = z;
+            s11 = z;
+            s12 = z;
+            s13 = z;
+            s20 = z;
+            s21 = z;
+            s22 = z;
+            s23 = z;
+            s30 = z;
+            s31 = z;
+            s32 = z;
+            s33 = z;
+        }
+        for (int kk = 0; kk < kd; kk++) {
+            int bo = kk * ldb + b0;
+            FloatVector b0v = FloatVector.fromArray(F, b, bo);
+            FloatVector b1v = FloatVector.fromArray(F, b, bo + L);
+            FloatVector b2v = FloatVector.fromArray(F, b, bo + 2 * L);
+            FloatVector b3v = FloatVector.fromArray(F, b, bo + 3 * L);
+            FloatVector x = FloatVector.broadcast(F, a[a0 + kk]);
+            s00 = b0v.fma(x, s00);
+            s01 = b1v.fma(x, s01);
+            s02 = b2v.fma(x, s02);
+            s03 = b3v.fma(x, s03);
+            x = FloatVector.broadcast(F, a[a0 + lda + kk]);
+            s10 = b0v.fma(x, s10);
+            s11 = b1v.fma(x, s11);
+            s12 = b2v.fma(x, s12);
+            s13 = b3v.fma(x, s13);
+            x = FloatVector.broadcast(F, a[a0 + 2 * lda + kk]);
+            s20 = b0v.fma(x, s20);
+            s21 = b1v.fma(x, s21);
+            s22 = b2v.fma(x, s22);
+            s23 = b3v.fma(x, s23);
+            x = FloatVector.broadcast(F, a[a0 + 3 * lda + kk]);
+            s30 = b0v.fma(x, s30);
+            s31 = b1v.fma(x, s31);
+            s32 = b2v.fma(x, s32);
+            s33 = b3v.fma(x, s33);
+        }
+        s00.intoArray(c, c0);
+        s01.intoArray(c, c0 + L);
+        s02.intoArray(c, c0 + 2 * L);
+        s03.intoArray(c, c0 + 3 * L);
+        s10.intoArray(c, c0 + ldc);
+        s11.intoArray(c, c0 + ldc + L);
+        s12.intoArray(c, c0 + ldc + 2 * L);
+        s13.intoArray(c, c0 + ldc + 3 * L);
+        s20.intoArray(c, c0 + 2 * ldc);
+        s21.intoArray(c, c0 + 2 * ldc + L);
+        s22.intoArray(c, c0 + 2 * ldc + 2 * L);
+        s23.intoArray(c, c0 + 2 * ldc + 3 * L);
+        s30.intoArray(c, c0 + 3 * ldc);
+        s31.intoArray(c, c0 + 3 * ldc + L);
+        s32.intoArray(c, c0 + 3 * ldc + 2 * L);
+        s33.intoArray(c, c0 + 3 * ldc + 3 * L);
+    }
+
+    private static void block4x1(float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int c0, int ldc,
+                                 int kd, boolean accumulate) {
+        FloatVector s0 = accumulate ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
+        FloatVector s1 = accumulate ? FloatVector.fromArray(F, c, c0 + ldc) : FloatVector.zero(F);
+        FloatVector s2 = accumulate ? FloatVector.fromArray(F, c, c0 + 2 * ldc) : FloatVector.zero(F);
+        FloatVector s3 = accumulate ? FloatVector.fromArray(F, c, c0 + 3 * ldc) : FloatVector.zero(F);
+        for (int kk = 0; kk < kd; kk++) {
+            FloatVector bv = FloatVector.fromArray(F, b, kk * ldb + b0);
+            s0 = bv.fma(FloatVector.broadcast(F, a[a0 + kk]), s0);
+            s1 = bv.fma(FloatVector.broadcast(F, a[a0 + lda + kk]), s1);
+            s2 = bv.fma(FloatVector.broadcast(F, a[a0 + 2 * lda + kk]), s2);
+            s3 = bv.fma(FloatVector.broadcast(F, a[a0 + 3 * lda + kk]), s3);
+        }
+        s0.intoArray(c, c0);
+        s1.intoArray(c, c0 + ldc);
+        s2.intoArray(c, c0 + 2 * ldc);
+        s3.intoArray(c, c0 + 3 * ldc);
+    }
+
     // ---------------------------------------------------------------- documents
 
-    /** Document boundaries from cuSeqlens (checked), or {0, t} for one document. */
-    private static int[] documents(Tensor cuSeqlens, int t) {
+    /** Document boundaries from cuSeqlens (checked against q [T, H, D]), or {0, T} for one document. */
+    private static int[] documents(Tensor cuSeqlens, Tensor q) {
+        int t = Math.toIntExact(q.size(0));
         if (cuSeqlens == null) {
             return new int[] {0, t};
         }
@@ -461,7 +567,7 @@ final class CpuAttentionKernels implements AttentionKernels {
         }
         if (!ok) {
             throw new TensorOpException("sdpa", "cuSeqlens " + Arrays.toString(cu) + " must start at 0, never decrease"
-                    + " and end at T=" + t + " (the token count of q [T, H, D])");
+                    + " and end at T=" + t + ", the token count of q " + Shapes.str(q.shape()));
         }
         return cu;
     }

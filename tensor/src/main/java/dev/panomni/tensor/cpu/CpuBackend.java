@@ -7,6 +7,7 @@ import dev.panomni.tensor.Storage;
 import dev.panomni.tensor.ops.ActivationKernels;
 import dev.panomni.tensor.ops.ArithKernels;
 import dev.panomni.tensor.ops.AttentionKernels;
+import dev.panomni.tensor.ops.BlockAttentionKernels;
 import dev.panomni.tensor.ops.EmbeddingKernels;
 import dev.panomni.tensor.ops.GroupedGemmKernels;
 import dev.panomni.tensor.ops.GradNormKernels;
@@ -53,6 +54,7 @@ public final class CpuBackend implements Backend {
         register(TopKKernels.class, new CpuTopKKernels());
         register(SelectionKernels.class, new CpuSelectionKernels());
         register(AttentionKernels.class, new CpuAttentionKernels());
+        register(BlockAttentionKernels.class, new CpuBlockAttentionKernels());
         register(UnaryKernels.class, new CpuUnaryKernels());
         register(ReductionKernels.class, new CpuReductionKernels());
         register(SoftmaxKernels.class, new CpuSoftmaxKernels());

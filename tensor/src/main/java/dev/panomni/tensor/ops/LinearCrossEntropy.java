@@ -17,6 +17,10 @@ import dev.panomni.tensor.autograd.Node;
  * gradient of a mean cross-entropy does not depend on other chunks), so backward only scales
  * them by the upstream gradient. Peak extra memory: one [chunk, vocab] block plus the [vocab,
  * hidden] weight gradient. With 150k vocabularies this is what makes long batches fit.
+ *
+ * <p>Each chunk's loss and gradient come from the backend's fused cross-entropy kernel
+ * ({@link LossKernels#crossEntropyFused}), and the loss is summed on the device: on a GPU the only
+ * host round trip is the label check at the start (the count of kept labels is the mean's divisor).
  */
 public final class LinearCrossEntropy {
     /** Tokens per chunk unless told otherwise. */
@@ -49,61 +53,49 @@ public final class LinearCrossEntropy {
         }
         long t = hidden.size(0);
         long v = weight.size(0);
-        long[] lab = labels.toLongArray();
-        long count = 0;
-        for (int i = 0; i < lab.length; i++) {
-            if (lab[i] != ignoreIndex) {
-                if (lab[i] < 0 || lab[i] >= v) {
-                    throw new TensorOpException(op, "label " + lab[i] + " at position " + i + " is outside [0, " + v
-                            + ") and is not the ignore index " + ignoreIndex);
-                }
-                count++;
-            }
+        LossKernels kernels = hidden.backend().kernels(LossKernels.class);
+        Tensor lab = Views.contiguous(labels);
+        // The only host values: the count of kept labels (the mean's divisor) and the first bad label.
+        LossKernels.TargetCheck check = kernels.checkTargets(lab, v, ignoreIndex);
+        if (check.firstInvalid() >= 0) {
+            long bad = lab.narrow(0, check.firstInvalid(), 1).toLongArray()[0];
+            throw new TensorOpException(op, "label " + bad + " at position " + check.firstInvalid() + " is outside [0, "
+                    + v + ") and is not the ignore index " + ignoreIndex);
         }
+        long count = check.counted();
         boolean wantGrad = Autograd.needsRecord(hidden, weight);
         boolean gradHidden = wantGrad && hidden.requiresGrad();
         boolean gradWeight = wantGrad && weight.requiresGrad();
         double scale = count == 0 ? 0.0 : 1.0 / count;
-        long n = count;
         Tensor[] results = GradMode.noGrad(() -> {
             Tensor w32 = Layout.cast(weight, DType.F32);
             Tensor dHidden = gradHidden ? Tensor.zeros(DType.F32, hidden.device(), t, hidden.size(1)) : null;
             Tensor dWeight = gradWeight ? Tensor.zeros(DType.F32, hidden.device(), v, hidden.size(1)) : null;
-            double total = 0;
+            // Summed on the device: no value comes back to the host per chunk.
+            Tensor total = Tensor.zeros(DType.F32, hidden.device());
             for (long start = 0; start < t; start += chunk) {
                 long len = Math.min(chunk, t - start);
                 try (Scope s = Scope.open("lceChunk")) {
                     Tensor h = Layout.cast(hidden.narrow(0, start, len), DType.F32);
-                    Tensor y = labels.narrow(0, start, len);
+                    Tensor y = lab.narrow(0, start, len);
                     Tensor logits = Linalg.matmul(h, w32.t());                         // [len, V]
-                    Tensor logp = Softmax.logSoftmax(logits, -1);
-                    long[] rows = java.util.Arrays.copyOfRange(lab, (int) start, (int) (start + len));
-                    long[] safe = new long[rows.length];
-                    float[] keep = new float[rows.length];
-                    for (int i = 0; i < rows.length; i++) {
-                        boolean k = rows[i] != ignoreIndex;
-                        safe[i] = k ? rows[i] : 0;
-                        keep[i] = k ? 1f : 0f;
-                    }
-                    Tensor idx = Tensor.ofLongs(safe, len, 1).to(h.device());
-                    Tensor mask = Tensor.of(keep, len, 1).to(h.device());
-                    Tensor picked = Arith.mul(Indexing.gather(logp, 1, idx), mask);     // [len, 1]
-                    total -= Reductions.sumAll(picked).item();
+                    Tensor rowLoss = Tensor.empty(DType.F32, hidden.device(), len);
                     if (dHidden != null || dWeight != null) {
-                        // d(mean CE)/dlogits = (softmax - onehot) / count on kept rows.
-                        Tensor g = Arith.mul(UnaryMath.exp(logp), mask);
-                        g = Indexing.scatterAdd(g, 1, idx, Arith.mulScalar(mask, -1.0));
-                        g = Arith.mulScalar(g, scale);
+                        // The logits become d(mean CE)/dlogits = (softmax - onehot) / count, zero on ignored rows.
+                        kernels.crossEntropyFused(logits, y, ignoreIndex, scale, rowLoss, logits);
                         if (dHidden != null) {
-                            Layout.copyInto(Linalg.matmul(g, w32), dHidden.narrow(0, start, len));
+                            Layout.copyInto(Linalg.matmul(logits, w32), dHidden.narrow(0, start, len));
                         }
                         if (dWeight != null) {
-                            Arith.addInPlace(dWeight, Linalg.matmul(g.t(), h));
+                            Arith.addInPlace(dWeight, Linalg.matmul(logits.t(), h));
                         }
+                    } else {
+                        kernels.crossEntropyForward(logits, y, ignoreIndex, rowLoss, null);
                     }
+                    Arith.addInPlace(total, Reductions.sumAll(rowLoss));
                 }
             }
-            Tensor lossT = Tensor.full(DType.F32, hidden.device(), n == 0 ? 0.0 : total / n);
+            Tensor lossT = Arith.mulScalar(total, scale);
             return new Tensor[] {lossT, dHidden, dWeight};
         });
         Tensor out = results[0];

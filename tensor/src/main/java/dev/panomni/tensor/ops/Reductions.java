@@ -165,6 +165,10 @@ public final class Reductions {
 
     /** Which dims {@code dims} names, normalized; rejects out-of-range and repeated dims. */
     private static boolean[] reducedDims(String op, int[] dims, long[] shape) {
+        if (dims == null) {
+            throw new TensorOpException(op, "dims must not be null (shape " + Shapes.str(shape)
+                    + "); pass an empty array for no reduction, or use sumAll/meanAll");
+        }
         boolean[] reduced = new boolean[shape.length];
         for (int dim : dims) {
             int d = dimOf(op, dim, shape);

@@ -51,11 +51,22 @@ public final class Rotary {
      */
     public static Tensor rope(Tensor x, Tensor positions, double theta) {
         x.checkLive();
-        return rope(x, positions, invFreq((int) (x.rank() == 0 ? 0 : x.size(-1)), theta));
+        checkRank(x);
+        return rope(x, positions, invFreq(Math.toIntExact(x.size(-1)), theta));
+    }
+
+    private static void checkRank(Tensor x) {
+        if (x.rank() != 3 && x.rank() != 4) {
+            throw new TensorOpException("rope", "x must be [T, H, D] or [B, T, H, D], got shape " + Shapes.str(x.shape()));
+        }
+        if (x.size(-1) % 2 != 0) {
+            throw new TensorOpException("rope", "head dim must be even to rotate halves, got x " + Shapes.str(x.shape()));
+        }
     }
 
     /**
-     * Rotary embedding with given frequencies (for scaled variants such as Llama 3's).
+     * Rotary embedding with given frequencies (for scaled variants such as Llama 3's). The array is
+     * copied to x's device on every call; models on a GPU keep a tensor and use the overload below.
      *
      * @param invFreq [D/2] radians per position
      */
@@ -77,18 +88,13 @@ public final class Rotary {
         OpChecks.sameDevice(op, x, positions, invFreq);
         OpChecks.floating(op, x);
         OpChecks.indexType(op, positions);
-        if (x.rank() != 3 && x.rank() != 4) {
-            throw new TensorOpException(op, "x must be [T, H, D] or [B, T, H, D], got shape " + Shapes.str(x.shape()));
-        }
+        checkRank(x);
         long[] shape = x.shape();
         int r = shape.length;
         long t = shape[r - 3];
         long h = shape[r - 2];
         long d = shape[r - 1];
         long b = r == 4 ? shape[0] : 1;
-        if (d % 2 != 0) {
-            throw new TensorOpException(op, "head dim must be even to rotate halves, got x " + Shapes.str(shape));
-        }
         long[] ps = positions.shape();
         boolean perToken = ps.length == 1 && ps[0] == t;
         boolean perBatch = r == 4 && ps.length == 2 && ps[0] == b && ps[1] == t;

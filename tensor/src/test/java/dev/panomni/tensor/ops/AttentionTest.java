@@ -131,13 +131,12 @@ class AttentionTest {
 
     @Test
     void threeOddDocumentsWithGroupedHeadsMatchReferenceAndFiniteDifferences() {
+        // {causal, Hq, Hkv}: grouped heads both ways, plain multi-head, and one kv head for all.
+        int[][] cases = {{1, 4, 2}, {0, 4, 2}, {1, 3, 3}, {0, 2, 1}};
         int seed = 1;
-        for (boolean causal : new boolean[] {true, false}) {
-            for (int[] heads : new int[][] {{4, 2}, {3, 3}, {2, 1}}) {
-                Problem p = new Problem(heads[0], heads[1], 24, new int[] {0, 5, 6, 15}, causal, Double.NaN);
-                GradCheck.check("sdpa causal=" + causal + " heads=" + heads[0] + "/" + heads[1], in -> packed(in, p),
-                        in -> p.forward(in[0], in[1], in[2]), shapes(p), seed++);
-            }
+        for (int[] c : cases) {
+            Problem p = new Problem(c[1], c[2], 24, new int[] {0, 5, 6, 15}, c[0] == 1, Double.NaN);
+            GradCheck.check("sdpa " + p, in -> packed(in, p), in -> p.forward(in[0], in[1], in[2]), shapes(p), seed++);
         }
     }
 
@@ -302,11 +301,12 @@ class AttentionTest {
     void gradientsAreDeterministic() {
         try (Scope s = Scope.open()) {
             Random rng = new Random(70);
-            int t = 300;
-            Tensor q = Tensor.of(GradCheck.random(rng, t * 8 * 32), t, 8, 32).requiresGrad(true);
+            // Several blocks per document and two query heads per kv head: many tasks sum into dk, dv.
+            int t = 140;
+            Tensor q = Tensor.of(GradCheck.random(rng, t * 4 * 32), t, 4, 32).requiresGrad(true);
             Tensor k = Tensor.of(GradCheck.random(rng, t * 2 * 32), t, 2, 32).requiresGrad(true);
             Tensor v = Tensor.of(GradCheck.random(rng, t * 2 * 32), t, 2, 32).requiresGrad(true);
-            Tensor g = Tensor.of(GradCheck.random(rng, t * 8 * 32), t, 8, 32);
+            Tensor g = Tensor.of(GradCheck.random(rng, t * 4 * 32), t, 4, 32);
             float[][] first = null;
             for (int rep = 0; rep < 2; rep++) {
                 q.setGrad(null);

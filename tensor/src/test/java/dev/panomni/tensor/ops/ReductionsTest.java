@@ -306,6 +306,8 @@ class ReductionsTest {
             e = assertThrows(TensorOpException.class, () -> Reductions.argmax(Tensor.zeros(4, 0), 1, false));
             assertTrue(e.getMessage().startsWith("argmax:") && e.getMessage().contains("[4, 0]")
                     && e.getMessage().contains("empty"), e.getMessage());
+            e = assertThrows(TensorOpException.class, () -> Reductions.sum(x, null, false));
+            assertTrue(e.getMessage().startsWith("sum:") && e.getMessage().contains("[2, 3]"), e.getMessage());
             Tensor ids = Tensor.ofLongs(new long[] {1, 2}, 2);
             e = assertThrows(TensorOpException.class, () -> Reductions.sumAll(ids));
             assertTrue(e.getMessage().startsWith("sumAll:") && e.getMessage().contains("I64"), e.getMessage());

@@ -11,7 +11,8 @@ import java.util.Properties;
         mixinStandardHelpOptions = true,
         versionProvider = PanomniCommand.Version.class,
         description = "Train omni-modal models (text, images, audio; dense and MoE) on the JVM.",
-        subcommands = {TrainCommand.class, ExportCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, LaunchCommand.class, ExportCommand.class, ConfigCommand.class,
+                DoctorCommand.class, CommCheckCommand.class, CommandLine.HelpCommand.class})
 public final class PanomniCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,9 +1,10 @@
 package dev.panomni.modalities.text.model;
 
+import dev.panomni.nn.AttentionFunction;
 import dev.panomni.nn.Module;
+import dev.panomni.nn.PluggableAttention;
 import dev.panomni.nn.RMSNorm;
 import dev.panomni.tensor.Tensor;
-import dev.panomni.tensor.ops.Attention;
 import dev.panomni.tensor.ops.AttentionOptions;
 import dev.panomni.tensor.ops.Rotary;
 import dev.panomni.tensor.random.Generator;
@@ -12,10 +13,13 @@ import dev.panomni.tensor.random.Generator;
  * Grouped-query self-attention with rotary positions: q/k/v projections (biases for Qwen2),
  * Qwen3's per-head RMSNorm on queries and keys, RoPE, causal attention within each packed
  * document, output projection. Parameter names follow Hugging Face ({@code q_proj.weight}, ...).
+ * The attention core is an {@link AttentionFunction} (local fused attention unless a parallel
+ * engine installs a sequence-parallel one).
  */
-public final class SelfAttention extends Module {
+public final class SelfAttention extends Module implements PluggableAttention {
     private final TextModelConfig cfg;
     private final Tensor invFreq;
+    private AttentionFunction attention = AttentionFunction.LOCAL;
 
     SelfAttention(TextModelConfig cfg, Generator gen) {
         this.cfg = cfg;
@@ -30,7 +34,8 @@ public final class SelfAttention extends Module {
             registerModule("k_norm", new RMSNorm(cfg.headDim(), cfg.rmsNormEps()));
         }
         float[] f = cfg.ropeInvFreq();
-        invFreq = registerBuffer("inv_freq", Tensor.of(f, f.length), false);
+        // F32 whatever the model's dtype: RoPE angles of BF16 frequencies would be off at long positions.
+        invFreq = registerFixedDtypeBuffer("inv_freq", Tensor.of(f, f.length), false);
     }
 
     private ProjectionWeights proj(String name) {
@@ -59,13 +64,23 @@ public final class SelfAttention extends Module {
      */
     public Tensor forward(Tensor x, Tensor positions, Tensor cuSeqlens) {
         Tensor[] qkv = qkv(x, positions);
-        Tensor o = Attention.sdpa(qkv[0], qkv[1], qkv[2], AttentionOptions.causalMask().withCuSeqlens(cuSeqlens));
+        Tensor o = attention.attend(qkv[0], qkv[1], qkv[2], AttentionOptions.causalMask().withCuSeqlens(cuSeqlens));
         return output(o);
     }
 
     /** Output projection of attention output o [T, Hq, D] -> [T, hidden]. */
     Tensor output(Tensor o) {
         return proj("o_proj").forward(o.reshape(o.size(0), (long) cfg.heads() * cfg.headDim()));
+    }
+
+    @Override
+    public AttentionFunction attentionFunction() {
+        return attention;
+    }
+
+    @Override
+    public void setAttentionFunction(AttentionFunction f) {
+        attention = f == null ? AttentionFunction.LOCAL : f;
     }
 
     TextModelConfig config() {

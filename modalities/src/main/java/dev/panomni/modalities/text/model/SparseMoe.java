@@ -1,6 +1,8 @@
 package dev.panomni.modalities.text.model;
 
+import dev.panomni.nn.ExpertExecutor;
 import dev.panomni.nn.Module;
+import dev.panomni.nn.PluggableExperts;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
@@ -25,10 +27,15 @@ import java.util.function.Consumer;
  * {@code experts.gate_proj} / {@code experts.up_proj} [experts, moe_intermediate, hidden] and
  * {@code experts.down_proj} [experts, hidden, moe_intermediate]; Hugging Face's per-expert keys
  * are merged into these on load.
+ *
+ * <p>The grouped rows go through an {@link ExpertExecutor}: all experts on this device unless a
+ * parallel engine installs an expert-parallel one, in which case the stacked expert parameters hold
+ * only this rank's experts.
  */
-public final class SparseMoe extends Module {
+public final class SparseMoe extends Module implements PluggableExperts {
     private final TextModelConfig cfg;
     private Consumer<RouterStats> statsSink = s -> { };
+    private ExpertExecutor executor = ExpertExecutor.LOCAL;
 
     SparseMoe(TextModelConfig cfg, Generator gen) {
         this.cfg = cfg;
@@ -48,9 +55,32 @@ public final class SparseMoe extends Module {
         }
     }
 
-    /** Where the router's statistics of each forward go (the model collects them for the aux loss). */
-    void onStats(Consumer<RouterStats> sink) {
+    /**
+     * Where the router's statistics of each forward go (the model collects them for the aux loss;
+     * code that runs a layer under recomputation may redirect them for the duration of a call).
+     */
+    public void onStats(Consumer<RouterStats> sink) {
         this.statsSink = sink;
+    }
+
+    /** The current statistics sink. */
+    public Consumer<RouterStats> statsSink() {
+        return statsSink;
+    }
+
+    @Override
+    public int expertCount() {
+        return cfg.experts();
+    }
+
+    @Override
+    public ExpertExecutor expertExecutor() {
+        return executor;
+    }
+
+    @Override
+    public void setExpertExecutor(ExpertExecutor executor) {
+        this.executor = executor == null ? ExpertExecutor.LOCAL : executor;
     }
 
     /** x [T, hidden] -> [T, hidden]. */
@@ -87,17 +117,22 @@ public final class SparseMoe extends Module {
         Tensor sortedAssign = Tensor.ofLongs(order, order.length).to(x.device());
         Tensor sortedToken = Tensor.ofLongs(tokenOf, tokenOf.length).to(x.device());
 
-        Module ex = module("experts");
         Tensor xs = Indexing.indexSelect(x, 0, sortedToken);                         // [T*k, H]
-        Tensor g = GroupedGemm.matmul(xs, ex.namedParameters().get("gate_proj"), offsets);
-        Tensor u = GroupedGemm.matmul(xs, ex.namedParameters().get("up_proj"), offsets);
-        Tensor y = GroupedGemm.matmul(Activations.swiglu(g, u), ex.namedParameters().get("down_proj"), offsets);
+        Tensor y = executor.execute(xs, counts, this::expertMlp);
         Tensor w = Indexing.indexSelect(weights.reshape(t * k), 0, sortedAssign).to(y.dtype());
         Tensor weighted = Arith.mul(y, w.unsqueeze(1));
         Tensor out = Indexing.indexAdd(Tensor.zeros(x.dtype(), x.device(), t, cfg.hidden()), 0, sortedToken, weighted);
 
         statsSink.accept(new RouterStats(counts, Reductions.sum(probs, new int[] {0}, false), t));
         return out;
+    }
+
+    /** The SwiGLU expert MLPs over rows grouped by the experts held here ([held, ...] stacked weights). */
+    private Tensor expertMlp(Tensor rows, long[] offsets) {
+        Module ex = module("experts");
+        Tensor g = GroupedGemm.matmul(rows, ex.namedParameters().get("gate_proj"), offsets);
+        Tensor u = GroupedGemm.matmul(rows, ex.namedParameters().get("up_proj"), offsets);
+        return GroupedGemm.matmul(Activations.swiglu(g, u), ex.namedParameters().get("down_proj"), offsets);
     }
 
     /**

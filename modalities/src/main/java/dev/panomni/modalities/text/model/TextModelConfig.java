@@ -91,6 +91,9 @@ public record TextModelConfig(String family, int vocabSize, int hidden, int laye
         int headDim = c.has("head_dim") && !c.get("head_dim").isNull() ? c.get("head_dim").asInt() : hidden / heads;
         RopeScaling scaling = null;
         JsonNode rs = c.get("rope_scaling");
+        if ((rs == null || rs.isNull()) && c.has("rope_parameters")) {
+            rs = c.get("rope_parameters");   // transformers 5 keeps theta and scaling together here
+        }
         if (rs != null && !rs.isNull()) {
             String rt = text(rs, "rope_type", text(rs, "type", "default"));
             if (rt.equals("llama3")) {
@@ -105,7 +108,8 @@ public record TextModelConfig(String family, int vocabSize, int hidden, int laye
         double theta = c.has("rope_theta") ? c.get("rope_theta").asDouble()
                 : c.path("rope_parameters").path("rope_theta").asDouble(10000.0);
         boolean moe = type.equals("qwen3_moe");
-        int experts = moe ? integer(c, "num_experts", source) : 0;
+        // transformers 5 calls it num_local_experts; earlier configs num_experts.
+        int experts = moe ? integer(c, c.has("num_local_experts") ? "num_local_experts" : "num_experts", source) : 0;
         boolean[] moeLayers = new boolean[layers];
         if (moe) {
             int step = c.path("decoder_sparse_step").asInt(1);

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""PyTorch reference for TrainStepRunner: one training step of a Qwen3-0.6B-shaped Hugging Face model
+(forward, backward, AdamW), B4 S4096 as four rows, bf16, on one GPU: tokens/s and peak memory.
+Usage: python3 bench/scripts/torch_train_step.py [--compile] [--steps 6] [--warmup 2] [--layers 28]
+"""
+import argparse
+import time
+
+import torch
+from transformers import Qwen3Config, Qwen3ForCausalLM
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--seq", type=int, default=4096)
+    ap.add_argument("--layers", type=int, default=28)
+    a = ap.parse_args()
+    cfg = Qwen3Config(vocab_size=151936, hidden_size=1024, num_hidden_layers=a.layers, num_attention_heads=16,
+                      num_key_value_heads=8, head_dim=128, intermediate_size=3072, rope_theta=1e6,
+                      tie_word_embeddings=True, max_position_embeddings=a.seq)
+    model = Qwen3ForCausalLM(cfg).to(torch.bfloat16).cuda()
+    model.config._attn_implementation = "sdpa"
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1)
+    step_fn = model
+    if a.compile:
+        step_fn = torch.compile(model)
+    tokens = a.batch * a.seq
+    total = 0.0
+    torch.cuda.reset_peak_memory_stats()
+    for s in range(a.warmup + a.steps):
+        ids = torch.randint(0, cfg.vocab_size, (a.batch, a.seq), device="cuda")
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        out = step_fn(input_ids=ids, labels=ids)
+        out.loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        if s >= a.warmup:
+            total += dt
+        print(f"step {s}: loss {out.loss.item():.4f}, {dt:.3f} s, {tokens / dt:.0f} tokens/s", flush=True)
+    mode = "torch.compile" if a.compile else "eager"
+    print(f"[train-step] pytorch {mode} Qwen3-0.6B-shaped ({a.layers} layers) B{a.batch} S{a.seq} bf16 on "
+          f"{torch.cuda.get_device_name(0)}: {tokens * a.steps / total:.0f} tokens/s, "
+          f"peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
