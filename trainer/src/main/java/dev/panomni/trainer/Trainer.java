@@ -46,7 +46,8 @@ import dev.panomni.trainer.data.LoaderOptions;
 import dev.panomni.trainer.data.Split;
 import dev.panomni.trainer.data.TokenizerAdapter;
 import dev.panomni.trainer.export.HfConfigJson;
-import dev.panomni.trainer.metrics.HostMemory;
+import dev.panomni.trainer.metrics.DeviceInfo;
+import dev.panomni.trainer.metrics.DevicePeaks;
 import dev.panomni.trainer.metrics.MetricsLog;
 import dev.panomni.trainer.metrics.ModelFlops;
 import dev.panomni.trainer.metrics.Plots;
@@ -67,7 +68,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalDouble;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -369,9 +369,15 @@ public final class Trainer {
             DataShard shard = options.shard();
             int seqLen = config.data().seqLen();
             ProgressLine progress = new ProgressLine(total, ModelFlops.trainingFlopsPerToken(arch, seqLen),
-                    OptionalDouble.empty());
+                    DevicePeaks.peakFlops(DeviceInfo.name(device), precision));
             if (step == 0) {
                 out.println(describe());
+            }
+            if (t.activationCheckpointing() && arch.experts() > 0) {
+                // The router statistics of a checkpointed layer come from its forward without
+                // recording, so the load-balancing loss is counted but sends no gradient to the router.
+                err.println("note: with train.activation_checkpointing, the MoE load-balancing loss does not "
+                        + "train the routers (only the language-model loss does)");
             }
             TrainingResult.Status status = TrainingResult.Status.COMPLETED;
             String stopMessage = null;
@@ -683,7 +689,7 @@ public final class Trainer {
         }
 
         private Long memoryInUse() {
-            return device.equals(Device.CPU) ? HostMemory.residentBytes() : null;
+            return DeviceInfo.memoryInUse(device);
         }
 
         private String describe() {

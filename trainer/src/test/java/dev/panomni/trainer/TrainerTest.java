@@ -202,6 +202,24 @@ class TrainerTest {
     }
 
     @Test
+    void dataParallelRanksTakeAlternateMicroBatchesAndShareTheNormalization() throws Exception {
+        Path data = countingData(dir, 400);
+        TrainingResult both = new Trainer(microConfig(dir.resolve("a"), data, "--train.steps=1",
+                "--train.warmup_steps=1", "--train.grad_accum=2"), quiet()).run();
+        double sum = 0;
+        long tokens = 0;
+        for (int rank = 0; rank < 2; rank++) {
+            TrainingResult r = new Trainer(microConfig(dir.resolve("r" + rank), data, "--train.steps=1",
+                    "--train.warmup_steps=1"),
+                    quiet().withShard(new DataShard(rank, 2))).run();
+            sum += r.metrics().get(0).loss();
+            tokens += r.metrics().get(0).tokens();
+        }
+        assertEquals(both.metrics().get(0).tokens(), tokens, "each micro-batch goes to exactly one rank");
+        assertEquals(both.metrics().get(0).loss(), sum, 1e-6, "rank losses are shares of the global mean");
+    }
+
+    @Test
     void activationCheckpointingChangesMemoryNotResults() throws Exception {
         Path data = countingData(dir, 400);
         TrainingResult plain = new Trainer(microConfig(dir.resolve("a"), data, "--train.steps=3"), quiet()).run();
