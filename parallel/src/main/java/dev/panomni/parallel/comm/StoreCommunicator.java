@@ -338,21 +338,8 @@ public final class StoreCommunicator implements Communicator {
         checkHost("allToAll", input);
         checkHost("allToAll", output);
         int n = size();
-        if (sendCounts.length != n || recvCounts.length != n) {
-            throw new IllegalArgumentException("allToAll: send and receive counts need one entry per rank (" + n
-                    + "), got " + sendCounts.length + " and " + recvCounts.length);
-        }
-        long row = rowElements(input);
-        if (input.dtype() != output.dtype() || rowElements(output) != row) {
-            throw new IllegalArgumentException("allToAll: input " + input.describe() + " and output "
-                    + output.describe() + " need the same dtype and row size");
-        }
-        if (Arrays.stream(sendCounts).sum() > (input.rank() == 0 ? 1 : input.size(0))
-                || Arrays.stream(recvCounts).sum() > (output.rank() == 0 ? 1 : output.size(0))) {
-            throw new IllegalArgumentException("allToAll: counts " + Arrays.toString(sendCounts) + " / "
-                    + Arrays.toString(recvCounts) + " exceed the rows of input " + Shapes.str(input.shape())
-                    + " or output " + Shapes.str(output.shape()));
-        }
+        AllToAllSplits.check(input, sendCounts, output, recvCounts, n);
+        long row = AllToAllSplits.rowElements(input);
         long[] send = sendCounts.clone();
         long[] recv = recvCounts.clone();
         long s = seq++;

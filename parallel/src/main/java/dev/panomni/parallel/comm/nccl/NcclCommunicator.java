@@ -11,6 +11,7 @@ import dev.panomni.kernels.runtime.CudaEvent;
 import dev.panomni.kernels.runtime.CudaRuntime;
 import dev.panomni.kernels.runtime.CudaStream;
 import dev.panomni.kernels.runtime.CudaTensors;
+import dev.panomni.parallel.comm.AllToAllSplits;
 import dev.panomni.parallel.comm.CollectiveException;
 import dev.panomni.parallel.comm.Communicator;
 import dev.panomni.parallel.comm.ReduceOp;
@@ -504,23 +505,8 @@ public final class NcclCommunicator implements Communicator {
         checkBuffer("allToAll", input);
         checkBuffer("allToAll", output);
         int n = size();
-        if (sendCounts.length != n || recvCounts.length != n) {
-            throw new IllegalArgumentException("allToAll: send and receive counts need one entry per rank (" + n
-                    + "), got " + sendCounts.length + " and " + recvCounts.length);
-        }
-        long row = rowElements(input);
-        if (input.dtype() != output.dtype() || rowElements(output) != row) {
-            throw new IllegalArgumentException("allToAll: input " + input.describe() + " and output "
-                    + output.describe() + " need the same dtype and row size");
-        }
-        long sendRows = Arrays.stream(sendCounts).sum();
-        long recvRows = Arrays.stream(recvCounts).sum();
-        if (Arrays.stream(sendCounts).anyMatch(c -> c < 0) || Arrays.stream(recvCounts).anyMatch(c -> c < 0)
-                || sendRows > rows(input) || recvRows > rows(output)) {
-            throw new IllegalArgumentException("allToAll: counts " + Arrays.toString(sendCounts) + " / "
-                    + Arrays.toString(recvCounts) + " must be >= 0 and fit the rows of input "
-                    + Shapes.str(input.shape()) + " and output " + Shapes.str(output.shape()));
-        }
+        AllToAllSplits.check(input, sendCounts, output, recvCounts, n);
+        long row = AllToAllSplits.rowElements(input);
         long[] send = sendCounts.clone();
         long[] recv = recvCounts.clone();
         int dt = NcclDataTypes.of(input.dtype());
@@ -731,9 +717,6 @@ public final class NcclCommunicator implements Communicator {
         }
     }
 
-    private static long rows(Tensor t) {
-        return t.rank() == 0 ? 1 : t.size(0);
-    }
 
     /** Elements per row along dim 0 (the product of the other dims; 1 for a scalar). */
     private static long rowElements(Tensor t) {
