@@ -9,10 +9,9 @@ import dev.panomni.tensor.ops.Layout;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Arrays;
 import java.util.Deque;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -178,7 +177,7 @@ public final class Autograd {
     private static List<Node> topologicalOrder(Node root) {
         // Iterative DFS post-order, reversed: every node comes before the nodes that produced its inputs.
         List<Node> post = new ArrayList<>();
-        Set<Node> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         Deque<Object[]> stack = new ArrayDeque<>();
         stack.push(new Object[] {root, 0});
         seen.add(root);
@@ -197,7 +196,7 @@ public final class Autograd {
                 post.add(n);
             }
         }
-        java.util.Collections.reverse(post);
+        Collections.reverse(post);
         return post;
     }
 }
