@@ -8,7 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.List;
 
 /**
- * Element-wise reduction of host buffers in rank order, as the in-process backend computes it:
+ * Element-wise reduction of host buffers in rank order, shared by the host backends (in-process, store):
  * floating dtypes accumulate in float (bit-identical on every rank and every run), integers in
  * long; AVG divides the sum by the number of ranks.
  */

@@ -1,14 +1,13 @@
 package dev.panomni.parallel.comm;
 
-import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Device;
-import dev.panomni.tensor.HostElements;
 import dev.panomni.tensor.Shapes;
 import dev.panomni.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -161,116 +160,28 @@ public final class InProcessCommunicator implements Communicator {
     @Override
     public Work allReduce(Tensor t, ReduceOp op) {
         Args args = new Args("allReduce", t, null, null, -1, op);
-        float[][] resultF = new float[1][];
-        long[][] resultL = new long[1][];
+        // The result goes to a private buffer first: t is read by the other ranks until all have
+        // computed, and is overwritten only after the barrier (finish).
+        MemorySegment[] result = new MemorySegment[1];
         return collective(args, new Compute() {
             @Override
             public void run(Rendezvous r) {
-                int n = r.size();
-                for (int i = 0; i < n; i++) {
-                    requireSame("allReduce", args, (Args) r.deposit(i), i);
+                List<MemorySegment> inputs = new ArrayList<>();
+                for (int i = 0; i < r.size(); i++) {
+                    Args o = (Args) r.deposit(i);
+                    requireSame("allReduce", args, o, i);
+                    inputs.add(o.a.data());
                 }
                 int count = Math.toIntExact(t.numel());
-                DType dt = t.dtype();
-                if (dt.isFloating()) {
-                    float[] acc = new float[count];
-                    float[] in = new float[count];
-                    for (int i = 0; i < n; i++) {
-                        readFloats(((Args) r.deposit(i)).a.data(), dt, 0, in);
-                        accumulate(op, acc, in, i == 0);
-                    }
-                    if (op == ReduceOp.AVG) {
-                        for (int k = 0; k < count; k++) {
-                            acc[k] /= n;
-                        }
-                    }
-                    resultF[0] = acc;
-                } else {
-                    long[] acc = new long[count];
-                    for (int i = 0; i < n; i++) {
-                        MemorySegment s = ((Args) r.deposit(i)).a.data();
-                        for (int k = 0; k < count; k++) {
-                            long v = HostElements.getLong(s, dt, k);
-                            acc[k] = i == 0 ? v : combineLong(op, acc[k], v);
-                        }
-                    }
-                    if (op == ReduceOp.AVG) {
-                        for (int k = 0; k < count; k++) {
-                            acc[k] /= n;
-                        }
-                    }
-                    resultL[0] = acc;
-                }
+                result[0] = MemorySegment.ofArray(new long[(int) ((bytes(t) + 7) / 8)]);
+                HostReduce.reduce(t.dtype(), op, inputs, 0, count, result[0]);
             }
 
             @Override
             public void finish() {
-                MemorySegment d = t.data();
-                DType dt = t.dtype();
-                if (resultF[0] != null) {
-                    float[] acc = resultF[0];
-                    if (dt == DType.F32) {
-                        MemorySegment.copy(acc, 0, d, ValueLayout.JAVA_FLOAT, 0, acc.length);
-                    } else {
-                        for (int k = 0; k < acc.length; k++) {
-                            HostElements.setFloat(d, dt, k, acc[k]);
-                        }
-                    }
-                } else {
-                    long[] acc = resultL[0];
-                    for (int k = 0; k < acc.length; k++) {
-                        HostElements.setLong(d, dt, k, acc[k]);
-                    }
-                }
+                MemorySegment.copy(result[0], 0, t.data(), 0, bytes(t));
             }
         });
-    }
-
-    /** {@code out.length} floats of {@code s} from element {@code first}, widened from {@code dt}. */
-    private static void readFloats(MemorySegment s, DType dt, long first, float[] out) {
-        if (dt == DType.F32) {
-            MemorySegment.copy(s, ValueLayout.JAVA_FLOAT, first * Float.BYTES, out, 0, out.length);
-        } else {
-            for (int k = 0; k < out.length; k++) {
-                out[k] = HostElements.getFloat(s, dt, first + k);
-            }
-        }
-    }
-
-    /** acc = in (first rank) or combine(acc, in), element by element, in rank order (deterministic). */
-    private static void accumulate(ReduceOp op, float[] acc, float[] in, boolean first) {
-        if (first) {
-            System.arraycopy(in, 0, acc, 0, in.length);
-            return;
-        }
-        switch (op) {
-            case SUM, AVG -> {
-                for (int k = 0; k < acc.length; k++) {
-                    acc[k] += in[k];
-                }
-            }
-            default -> {
-                for (int k = 0; k < acc.length; k++) {
-                    acc[k] = combine(op, acc[k], in[k]);
-                }
-            }
-        }
-    }
-
-    private static float combine(ReduceOp op, float a, float b) {
-        return switch (op) {
-            case SUM, AVG -> a + b;
-            case MAX -> Math.max(a, b);
-            case MIN -> Math.min(a, b);
-        };
-    }
-
-    private static long combineLong(ReduceOp op, long a, long b) {
-        return switch (op) {
-            case SUM, AVG -> a + b;
-            case MAX -> Math.max(a, b);
-            case MIN -> Math.min(a, b);
-        };
     }
 
     @Override
@@ -292,31 +203,14 @@ public final class InProcessCommunicator implements Communicator {
         checkMultiple("reduceScatter", input, output, size());
         Args args = new Args("reduceScatter", input, output, null, -1, op);
         return collective(args, r -> {
-            int n = r.size();
-            int count = Math.toIntExact(output.numel());
-            DType dt = output.dtype();
-            long base = (long) rank * count;
-            float[] acc = new float[count];
-            float[] in = new float[count];
-            for (int i = 0; i < n; i++) {
+            List<MemorySegment> inputs = new ArrayList<>();
+            for (int i = 0; i < r.size(); i++) {
                 Args o = (Args) r.deposit(i);
                 requireSame("reduceScatter", args, o, i);
-                readFloats(o.a.data(), dt, base, in);
-                accumulate(op, acc, in, i == 0);
+                inputs.add(o.a.data());
             }
-            if (op == ReduceOp.AVG) {
-                for (int k = 0; k < count; k++) {
-                    acc[k] /= n;
-                }
-            }
-            MemorySegment d = output.data();
-            if (dt == DType.F32) {
-                MemorySegment.copy(acc, 0, d, ValueLayout.JAVA_FLOAT, 0, count);
-            } else {
-                for (int k = 0; k < count; k++) {
-                    HostElements.setFloat(d, dt, k, acc[k]);
-                }
-            }
+            int count = Math.toIntExact(output.numel());
+            HostReduce.reduce(output.dtype(), op, inputs, (long) rank * count, count, output.data());
         });
     }
 
@@ -327,8 +221,8 @@ public final class InProcessCommunicator implements Communicator {
             throw new IllegalArgumentException("allToAll: send and receive counts need one entry per rank (" + n
                     + "), got " + sendCounts.length + " and " + recvCounts.length);
         }
-        long rowIn = rowElements(input);
-        long rowOut = rowElements(output);
+        long rowIn = AllToAllSplits.rowElements(input);
+        long rowOut = AllToAllSplits.rowElements(output);
         if (Arrays.stream(sendCounts).sum() > input.size(0) || Arrays.stream(recvCounts).sum() > output.size(0)) {
             throw new IllegalArgumentException("allToAll: counts " + Arrays.toString(sendCounts) + " / "
                     + Arrays.toString(recvCounts) + " exceed the rows of input " + Shapes.str(input.shape())
@@ -341,7 +235,7 @@ public final class InProcessCommunicator implements Communicator {
             long dstRow = 0;
             for (int j = 0; j < n; j++) {
                 Args o = (Args) r.deposit(j);
-                if (o.a.dtype() != output.dtype() || rowElements(o.a) != rowOut || rowIn != rowOut) {
+                if (o.a.dtype() != output.dtype() || AllToAllSplits.rowElements(o.a) != rowOut || rowIn != rowOut) {
                     group.breakGroup(rank, "allToAll: rank " + group.worldRank(j) + " sends rows of "
                             + o.a.describe() + " but this rank receives into " + output.describe(), null);
                     throw group.broken();
@@ -466,9 +360,6 @@ public final class InProcessCommunicator implements Communicator {
         worker.shutdown();
     }
 
-    private static long rowElements(Tensor t) {
-        return t.rank() == 0 ? 1 : t.numel() / Math.max(1, t.size(0));
-    }
 
     private static void checkMultiple(String op, Tensor big, Tensor small, int n) {
         if (big.dtype() != small.dtype() || big.numel() != small.numel() * n) {

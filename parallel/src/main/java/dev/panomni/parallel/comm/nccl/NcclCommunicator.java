@@ -718,14 +718,6 @@ public final class NcclCommunicator implements Communicator {
     }
 
 
-    /** Elements per row along dim 0 (the product of the other dims; 1 for a scalar). */
-    private static long rowElements(Tensor t) {
-        long n = 1;
-        for (int d = 1; d < t.rank(); d++) {
-            n *= t.size(d);
-        }
-        return n;
-    }
 
     private void checkMultiple(String op, Tensor big, Tensor small) {
         int n = size();
