@@ -1,5 +1,6 @@
 package dev.panomni.kernels.launch;
 
+import dev.panomni.tensor.ops.ReductionGroups;
 import dev.panomni.kernels.runtime.CudaStream;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Tensor;
@@ -33,52 +34,6 @@ public final class ReductionLaunchers {
     private ReductionLaunchers() {
     }
 
-    /**
-     * Contiguous x's dims merged into runs of kept and of reduced dims (extent-1 dims dropped):
-     * sizes and element strides of each, in order.
-     */
-    record Groups(long[] keptSize, long[] keptStride, long[] redSize, long[] redStride, boolean innermostReduced) {
-        static Groups of(long[] shape, boolean[] reduce) {
-            List<long[]> merged = new ArrayList<>(); // {size, reduced flag}
-            for (int d = 0; d < shape.length; d++) {
-                if (shape[d] == 1) {
-                    continue;
-                }
-                long flag = reduce[d] ? 1 : 0;
-                if (!merged.isEmpty() && merged.getLast()[1] == flag) {
-                    merged.getLast()[0] *= shape[d];
-                } else {
-                    merged.add(new long[] {shape[d], flag});
-                }
-            }
-            int n = merged.size();
-            long[] stride = new long[n];
-            long acc = 1;
-            for (int i = n - 1; i >= 0; i--) {
-                stride[i] = acc;
-                acc *= merged.get(i)[0];
-            }
-            List<Long> ks = new ArrayList<>();
-            List<Long> kst = new ArrayList<>();
-            List<Long> rs = new ArrayList<>();
-            List<Long> rst = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                if (merged.get(i)[1] == 0) {
-                    ks.add(merged.get(i)[0]);
-                    kst.add(stride[i]);
-                } else {
-                    rs.add(merged.get(i)[0]);
-                    rst.add(stride[i]);
-                }
-            }
-            boolean inner = n == 0 || merged.get(n - 1)[1] == 1;
-            return new Groups(longs(ks), longs(kst), longs(rs), longs(rst), inner);
-        }
-
-        private static long[] longs(List<Long> l) {
-            return l.stream().mapToLong(Long::longValue).toArray();
-        }
-    }
 
     private static long product(long[] v) {
         long p = 1;
@@ -94,30 +49,30 @@ public final class ReductionLaunchers {
         return p.chunks > 1 ? p.partials * 8 : 0;
     }
 
-    private record Plan(Groups g, int kind, int chunks, long perChunk, long partials) {
+    private record Plan(ReductionGroups g, int kind, int chunks, long perChunk, long partials) {
         static final int THREAD = 0;
         static final int BLOCK = 1;
         static final int COLS = 2;
     }
 
     private static Plan plan(long[] shape, boolean[] reduce) {
-        Groups g = Groups.of(shape, reduce);
-        long nOut = product(g.keptSize);
-        long perOut = product(g.redSize);
+        ReductionGroups g = ReductionGroups.of(shape, reduce);
+        long nOut = product(g.keptSize());
+        long perOut = product(g.redSize());
         for (long s : shape) {
             if (s == 0) {
                 return new Plan(g, Plan.THREAD, 1, 0, 0);
             }
         }
-        if (g.innermostReduced) {
+        if (g.innermostReduced()) {
             if (perOut <= SHORT_REDUCTION) {
                 return new Plan(g, Plan.THREAD, 1, perOut, 0);
             }
             int chunks = (int) Math.min(Integer.MAX_VALUE, (perOut + CHUNK - 1) / CHUNK);
             return new Plan(g, Plan.BLOCK, chunks, CHUNK, nOut * chunks);
         }
-        int nk = g.keptSize.length;
-        long cols = g.keptSize[nk - 1];
+        int nk = g.keptSize().length;
+        long cols = g.keptSize()[nk - 1];
         long outer = nOut / cols;
         long rows = perOut;
         long tiles = outer * ((cols + THREADS - 1) / THREADS);
@@ -142,20 +97,20 @@ public final class ReductionLaunchers {
         }
         DType dt = x.dtype();
         Plan p = plan(x.shape(), reduce);
-        Groups g = p.g;
+        ReductionGroups g = p.g;
         String op = "ReductionKernels.sum " + x.describe() + " reduce " + Arrays.toString(reduce);
         switch (p.kind) {
             case Plan.THREAD -> {
                 try (KernelArgs a = KernelArgs.open()) {
-                    a.ptr(x).strided(g.keptSize, g.keptStride).strided(g.redSize, g.redStride).i64(nOut).i64(p.perChunk)
+                    a.ptr(x).strided(g.keptSize(), g.keptStride()).strided(g.redSize(), g.redStride()).i64(nOut).i64(p.perChunk)
                             .f64(scale).ptr(out);
                     SUM_THREAD.of(dt).launch(s, LaunchConfig.gridStride(s.device(), nOut, THREADS), a, op);
                 }
             }
             case Plan.BLOCK -> {
-                long perOut = product(g.redSize);
+                long perOut = product(g.redSize());
                 try (KernelArgs a = KernelArgs.open()) {
-                    a.ptr(x).strided(g.keptSize, g.keptStride).strided(g.redSize, g.redStride).i64(perOut)
+                    a.ptr(x).strided(g.keptSize(), g.keptStride()).strided(g.redSize(), g.redStride()).i64(perOut)
                             .i64(p.perChunk).i32(p.chunks).f64(scale).ptr(out).ptrOrNull(p.chunks > 1 ? partial : null);
                     SUM_BLOCK.of(dt).launch(s, LaunchConfig.linear(nOut * p.chunks, THREADS), a, op);
                 }
@@ -164,14 +119,14 @@ public final class ReductionLaunchers {
                 }
             }
             default -> {
-                int nk = g.keptSize.length;
-                long cols = g.keptSize[nk - 1];
+                int nk = g.keptSize().length;
+                long cols = g.keptSize()[nk - 1];
                 long outer = nOut / cols;
-                long rows = product(g.redSize);
+                long rows = product(g.redSize());
                 long colBlocks = (cols + THREADS - 1) / THREADS;
                 try (KernelArgs a = KernelArgs.open()) {
-                    a.ptr(x).strided(Arrays.copyOf(g.keptSize, nk - 1), Arrays.copyOf(g.keptStride, nk - 1))
-                            .strided(g.redSize, g.redStride).i64(cols).i64(rows).i64(p.perChunk).i32(p.chunks)
+                    a.ptr(x).strided(Arrays.copyOf(g.keptSize(), nk - 1), Arrays.copyOf(g.keptStride(), nk - 1))
+                            .strided(g.redSize(), g.redStride()).i64(cols).i64(rows).i64(p.perChunk).i32(p.chunks)
                             .f64(scale).ptr(out).ptrOrNull(p.chunks > 1 ? partial : null);
                     SUM_COLS.of(dt).launch(s, LaunchConfig.linear(colBlocks * outer * p.chunks, THREADS), a, op);
                 }

@@ -1,5 +1,6 @@
 package dev.panomni.tensor.cpu;
 
+import dev.panomni.tensor.ops.ReductionGroups;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.ops.ReductionKernels;
@@ -59,8 +60,8 @@ final class CpuReductionKernels implements ReductionKernels {
             }
             return;
         }
-        Groups g = Groups.of(x.shape(), reduce);
-        if (g.keptSize.length == 0 && g.redSize.length == 0) {
+        ReductionGroups g = ReductionGroups.of(x.shape(), reduce);
+        if (g.keptSize().length == 0 && g.redSize().length == 0) {
             // A single element.
             os.setAtIndex(ValueLayout.JAVA_FLOAT, oo, (float) (xs.getAtIndex(ValueLayout.JAVA_FLOAT, xo) * scale));
         } else if (g.innermostReduced()) {
@@ -70,52 +71,6 @@ final class CpuReductionKernels implements ReductionKernels {
         }
     }
 
-    /**
-     * Merged dims: extents and contiguous strides of the kept dims and of the reduced dims, in
-     * order, with extent-1 dims dropped.
-     */
-    private record Groups(long[] keptSize, long[] keptStride, long[] redSize, long[] redStride, boolean innermostReduced) {
-        static Groups of(long[] shape, boolean[] reduce) {
-            List<long[]> merged = new ArrayList<>(); // {size, reducedFlag}
-            for (int d = 0; d < shape.length; d++) {
-                if (shape[d] == 1) {
-                    continue;
-                }
-                long flag = reduce[d] ? 1 : 0;
-                if (!merged.isEmpty() && merged.getLast()[1] == flag) {
-                    merged.getLast()[0] *= shape[d];
-                } else {
-                    merged.add(new long[] {shape[d], flag});
-                }
-            }
-            int n = merged.size();
-            long[] stride = new long[n];
-            long acc = 1;
-            for (int i = n - 1; i >= 0; i--) {
-                stride[i] = acc;
-                acc *= merged.get(i)[0];
-            }
-            int nk = 0;
-            for (long[] m : merged) {
-                nk += m[1] == 0 ? 1 : 0;
-            }
-            long[] ks = new long[nk];
-            long[] kst = new long[nk];
-            long[] rs = new long[n - nk];
-            long[] rst = new long[n - nk];
-            for (int i = 0, a = 0, b = 0; i < n; i++) {
-                if (merged.get(i)[1] == 0) {
-                    ks[a] = merged.get(i)[0];
-                    kst[a++] = stride[i];
-                } else {
-                    rs[b] = merged.get(i)[0];
-                    rst[b++] = stride[i];
-                }
-            }
-            boolean inner = n > 0 && merged.get(n - 1)[1] == 1;
-            return new Groups(ks, kst, rs, rst, inner);
-        }
-    }
 
     /** Offset of the element with row-major linear index {@code linear} over dims {@code size}/{@code stride}. */
     private static long offset(long linear, long[] size, long[] stride, int count) {
@@ -137,22 +92,22 @@ final class CpuReductionKernels implements ReductionKernels {
     }
 
     /** Innermost dim reduced: output o sums runs of {@code run} contiguous elements. */
-    private static void sumInnerRuns(Groups g, MemorySegment xs, long xo, MemorySegment os, long oo, double scale) {
-        int nr = g.redSize.length;
-        long run = g.redSize[nr - 1];
-        long runs = product(g.redSize, nr - 1);
+    private static void sumInnerRuns(ReductionGroups g, MemorySegment xs, long xo, MemorySegment os, long oo, double scale) {
+        int nr = g.redSize().length;
+        long run = g.redSize()[nr - 1];
+        long runs = product(g.redSize(), nr - 1);
         long perOut = run * runs;
-        long nOut = product(g.keptSize, g.keptSize.length);
+        long nOut = product(g.keptSize(), g.keptSize().length);
         long chunks = (perOut + CHUNK - 1) / CHUNK;
         // One output's reduction, elements [from, to) in its own row-major order.
         SpanSum span = (o, from, to) -> {
-            long base = xo + offset(o, g.keptSize, g.keptStride, g.keptSize.length);
+            long base = xo + offset(o, g.keptSize(), g.keptStride(), g.keptSize().length);
             double acc = 0;
             while (from < to) {
                 long r = from / run;
                 long pos = from % run;
                 long len = Math.min(run - pos, to - from);
-                acc += VectorMath.sum(xs, base + offset(r, g.redSize, g.redStride, nr - 1) + pos, len);
+                acc += VectorMath.sum(xs, base + offset(r, g.redSize(), g.redStride(), nr - 1) + pos, len);
                 from += len;
             }
             return acc;
@@ -191,12 +146,12 @@ final class CpuReductionKernels implements ReductionKernels {
      * Innermost dim kept (width {@code cols}): output row o is the sum of the rows selected by the
      * reduced dims; each piece accumulates one block of columns over a range of those rows.
      */
-    private static void sumInnerColumns(Groups g, MemorySegment xs, long xo, MemorySegment os, long oo, double scale) {
-        int nk = g.keptSize.length;
-        long cols = g.keptSize[nk - 1];
-        long outer = product(g.keptSize, nk - 1);
-        int nr = g.redSize.length;
-        long rows = product(g.redSize, nr);
+    private static void sumInnerColumns(ReductionGroups g, MemorySegment xs, long xo, MemorySegment os, long oo, double scale) {
+        int nk = g.keptSize().length;
+        long cols = g.keptSize()[nk - 1];
+        long outer = product(g.keptSize(), nk - 1);
+        int nr = g.redSize().length;
+        long rows = product(g.redSize(), nr);
         int block = (int) Math.min(cols, COLUMN_BLOCK);
         long colBlocks = (cols + block - 1) / block;
         long tiles = outer * colBlocks;
@@ -216,17 +171,17 @@ final class CpuReductionKernels implements ReductionKernels {
                 long c0 = (tile % colBlocks) * block;
                 int width = (int) Math.min(block, cols - c0);
                 Arrays.fill(acc, 0.0);
-                long base = xo + offset(o, g.keptSize, g.keptStride, nk - 1) + c0;
+                long base = xo + offset(o, g.keptSize(), g.keptStride(), nk - 1) + c0;
                 long r1 = Math.min(rows, (rc + 1) * rowsPer);
                 long r = rc * rowsPer;
                 for (; r + 4 <= r1; r += 4) {
-                    addRows(xs, base + offset(r, g.redSize, g.redStride, nr),
-                            base + offset(r + 1, g.redSize, g.redStride, nr),
-                            base + offset(r + 2, g.redSize, g.redStride, nr),
-                            base + offset(r + 3, g.redSize, g.redStride, nr), acc, width);
+                    addRows(xs, base + offset(r, g.redSize(), g.redStride(), nr),
+                            base + offset(r + 1, g.redSize(), g.redStride(), nr),
+                            base + offset(r + 2, g.redSize(), g.redStride(), nr),
+                            base + offset(r + 3, g.redSize(), g.redStride(), nr), acc, width);
                 }
                 for (; r < r1; r++) {
-                    addRow(xs, base + offset(r, g.redSize, g.redStride, nr), acc, width);
+                    addRow(xs, base + offset(r, g.redSize(), g.redStride(), nr), acc, width);
                 }
                 if (partial == null) {
                     long dst = oo + o * cols + c0;
