@@ -10,8 +10,9 @@ import dev.panomni.tensor.ops.GroupedGemmKernels;
  * back to back on the compute stream, each reading its row run and its group's matrix in place
  * (transposes through strides, no copies) and writing straight into the output rows.
  *
- * <p>Correct first: with many small groups the launch count and a heuristic query per new row
- * count dominate. The next step is one grouped kernel per call (a CUTLASS-style grouped GEMM, or
+ * <p>Row counts change with every routing, so each product takes cuBLASLt's heuristic choice
+ * ({@link CudaLinalgKernels#gemmUntuned}) instead of a timing round per new shape. With many small
+ * groups the launch count and a heuristic query per new row count dominate. The next step is one grouped kernel per call (a CUTLASS-style grouped GEMM, or
  * cuBLAS's grouped-batched API) taking the offsets from device memory, so routing never needs
  * them on the host.
  */
@@ -35,7 +36,7 @@ public final class CudaGroupedGemmKernels implements GroupedGemmKernels {
                 // out_g [rows, N] = x_g [rows, K] @ w_g^T [K, N]
                 Tensor a = rowsOf(x, offsets[g], rows, k);
                 Tensor b = w.restrided(new long[] {1, k, n}, new long[] {0, 1, k}, w.offset() + g * n * k);
-                gemm.gemm(a, b, rowsOf(out, offsets[g], rows, n), 1f, 0f);
+                gemm.gemmUntuned(a, b, rowsOf(out, offsets[g], rows, n), 1f, 0f);
             }
         }
     }
@@ -52,7 +53,7 @@ public final class CudaGroupedGemmKernels implements GroupedGemmKernels {
             try (Scope s = Scope.open("groupedGemm")) {
                 // dx_g [rows, K] = dy_g [rows, N] @ w_g [N, K]
                 Tensor b = w.restrided(new long[] {1, n, k}, new long[] {0, k, 1}, w.offset() + g * n * k);
-                gemm.gemm(rowsOf(dy, offsets[g], rows, n), b, rowsOf(dx, offsets[g], rows, k), 1f, 0f);
+                gemm.gemmUntuned(rowsOf(dy, offsets[g], rows, n), b, rowsOf(dx, offsets[g], rows, k), 1f, 0f);
             }
         }
     }
@@ -72,7 +73,7 @@ public final class CudaGroupedGemmKernels implements GroupedGemmKernels {
                 }
                 // dw_g [N, K] = dy_g^T [N, rows] @ x_g [rows, K]
                 Tensor a = dy.restrided(new long[] {1, n, rows}, new long[] {0, 1, n}, dy.offset() + offsets[g] * n);
-                gemm.gemm(a, rowsOf(x, offsets[g], rows, k), dst, 1f, 0f);
+                gemm.gemmUntuned(a, rowsOf(x, offsets[g], rows, k), dst, 1f, 0f);
             }
         }
     }

@@ -18,7 +18,7 @@ import dev.panomni.tensor.ops.LinalgKernels;
 
 /**
  * GEMM through cuBLASLt: F32, F16 and BF16 operands with F32 accumulation
- * ({@code CUBLAS_COMPUTE_32F}), transposes read from strides, strided batches (batch stride 0
+ * ({@code CUBLAS_COMPUTE_32F}), results in the operands' dtype or, for 16-bit operands, in F32, transposes read from strides, strided batches (batch stride 0
  * repeats one matrix), and a bias epilogue ({@link #gemmBias}). The algorithm is chosen once per
  * shape, dtype, transposition and alignment and cached ({@link CublasLtGemm}): the first product of a
  * shape times cuBLASLt's heuristic candidates on the actual operands and keeps the fastest
@@ -43,7 +43,22 @@ public final class CudaLinalgKernels implements LinalgKernels {
 
     @Override
     public void gemm(Tensor a, Tensor b, Tensor out, float alpha, float beta) {
-        run(a, b, null, out, alpha, beta);
+        run(a, b, null, out, alpha, beta, true);
+    }
+
+    /**
+     * {@link #gemm} for products whose shape changes from call to call (an expert's row count): a
+     * shape's first product takes cuBLASLt's heuristic choice rather than timing candidates, which
+     * would synchronize the stream for every new row count.
+     */
+    void gemmUntuned(Tensor a, Tensor b, Tensor out, float alpha, float beta) {
+        run(a, b, null, out, alpha, beta, false);
+    }
+
+    /** BF16 and F16 products may be stored in F32 (cuBLASLt's C/D type CUDA_R_32F beside 16-bit A/B). */
+    @Override
+    public boolean storesF32(DType operands) {
+        return operands == DType.F32 || operands == DType.BF16 || operands == DType.F16;
     }
 
     /**
@@ -60,10 +75,10 @@ public final class CudaLinalgKernels implements LinalgKernels {
             throw new TensorOpException("gemmBias", "bias must be a contiguous [" + out.size(2) + "] " + out.dtype()
                     + " tensor for out " + Shapes.str(out.shape()) + ", got " + bias.describe());
         }
-        run(a, b, bias, out, 1f, 0f);
+        run(a, b, bias, out, 1f, 0f, true);
     }
 
-    private void run(Tensor a, Tensor b, Tensor bias, Tensor out, float alpha, float beta) {
+    private void run(Tensor a, Tensor b, Tensor bias, Tensor out, float alpha, float beta, boolean tune) {
         check(a, b, out);
         long batch = out.size(0);
         long m = out.size(1);
@@ -90,17 +105,17 @@ public final class CudaLinalgKernels implements LinalgKernels {
             return;
         }
         try {
-            launch(stream, a, b, bias, out, alpha, beta);
+            launch(stream, a, b, bias, out, alpha, beta, tune);
         } catch (NoGemmAlgorithmException e) {
             // Operands at an odd alignment (views at element offsets): run on aligned contiguous copies.
             try (Scope s = Scope.open("gemm realign")) {
                 Tensor ca = fresh(a);
                 Tensor cb = fresh(b);
                 if (GemmShape.alignmentOf(CudaTensors.address(out)) >= 16) {
-                    launch(stream, ca, cb, bias == null ? null : fresh(bias), out, alpha, beta);
+                    launch(stream, ca, cb, bias == null ? null : fresh(bias), out, alpha, beta, tune);
                 } else {
                     Tensor co = fresh(out);
-                    launch(stream, ca, cb, bias == null ? null : fresh(bias), co, alpha, beta);
+                    launch(stream, ca, cb, bias == null ? null : fresh(bias), co, alpha, beta, tune);
                     device.copyDeviceToDevice(CudaTensors.address(out), CudaTensors.address(co),
                             out.numel() * out.dtype().byteSize(), stream);
                 }
@@ -108,12 +123,13 @@ public final class CudaLinalgKernels implements LinalgKernels {
         }
     }
 
-    private static void launch(CudaStream stream, Tensor a, Tensor b, Tensor bias, Tensor out, float alpha, float beta) {
+    private static void launch(CudaStream stream, Tensor a, Tensor b, Tensor bias, Tensor out, float alpha, float beta,
+                               boolean tune) {
         long batch = out.size(0);
         long m = out.size(1);
         long n = out.size(2);
         long k = a.size(2);
-        DType dt = out.dtype();
+        DType dt = a.dtype();
         // cuBLAS computes D (n x m, column-major, ld n) = op(A) op(B) with A := b and B := a.
         Matrix mb = Matrix.of("b", b);
         Matrix ma = Matrix.of("a", a);
@@ -124,13 +140,13 @@ public final class CudaLinalgKernels implements LinalgKernels {
         long addrA = CudaTensors.address(b);
         long addrB = CudaTensors.address(a);
         long addrC = CudaTensors.address(out);
-        GemmShape shape = new GemmShape(dataType(dt), computeType,
+        GemmShape shape = new GemmShape(dataType(dt), dataType(out.dtype()), computeType,
                 mb.rowMajor ? cublasOperation_t.CUBLAS_OP_N : cublasOperation_t.CUBLAS_OP_T,
                 ma.rowMajor ? cublasOperation_t.CUBLAS_OP_N : cublasOperation_t.CUBLAS_OP_T,
                 n, m, k, mb.ld, ma.ld, n, Math.toIntExact(batch), strideA, strideB, m * n, bias != null,
                 GemmShape.alignmentOf(addrA), GemmShape.alignmentOf(addrB), GemmShape.alignmentOf(addrC));
         CublasLtGemm.of(stream.device()).matmul(stream, shape, addrA, addrB, addrC,
-                bias == null ? 0 : CudaTensors.address(bias), alpha, beta);
+                bias == null ? 0 : CudaTensors.address(bias), alpha, beta, tune);
     }
 
     /** A contiguous copy in fresh (256-byte aligned) memory. */
@@ -159,9 +175,10 @@ public final class CudaLinalgKernels implements LinalgKernels {
             throw new TensorOpException("gemm", "shapes do not chain: a " + Shapes.str(a.shape()) + ", b "
                     + Shapes.str(b.shape()) + ", out " + Shapes.str(out.shape()));
         }
-        if (a.dtype() != out.dtype() || b.dtype() != out.dtype()) {
-            throw new TensorOpException("gemm", "operands must share one dtype, got " + a.dtype() + ", " + b.dtype()
-                    + ", " + out.dtype());
+        if (a.dtype() != b.dtype() || (out.dtype() != a.dtype() && !(out.dtype() == DType.F32 && (a.dtype() == DType.BF16
+                || a.dtype() == DType.F16)))) {
+            throw new TensorOpException("gemm", "operands must share one dtype, and out have it too (or F32 for BF16 and "
+                    + "F16 operands), got a " + a.dtype() + ", b " + b.dtype() + ", out " + out.dtype());
         }
         if (!out.isContiguous()) {
             throw new TensorOpException("gemm", "out must be contiguous, got " + out.describe());

@@ -6,6 +6,7 @@ import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
+import dev.panomni.tensor.ops.Arith;
 import dev.panomni.tensor.ops.GroupedGemmKernels;
 import dev.panomni.tensor.ops.Layout;
 import dev.panomni.tensor.ops.Linalg;
@@ -166,6 +167,53 @@ class CudaLinalgGpuTest {
                 Tensor lref = Linalg.linear(f32(x), f32(w), f32(bias));
                 CudaTestSupport.assertClose(toCpu(lin), lref, dt, "Linalg.linear " + dt);
             }
+        }
+    }
+
+    @Test
+    void sixteenBitProductsAccumulateIntoF32() {
+        for (DType dt : new DType[] {DType.BF16, DType.F16}) {
+            try (Scope s = Scope.open("productF32")) {
+                Tensor a = normal(dt, 500, 67, 96);
+                Tensor b = normal(dt, 501, 45, 96);
+                Tensor prior = normal(DType.F32, 502, 67, 45);
+                Tensor out = toGpu(prior);
+                // out = 0.5 a b^T + out: the weight read transposed in place, the result never rounded to 16 bits
+                Linalg.productF32Into(toGpu(a), Views.transpose(toGpu(b), 0, 1), out, 0.5f, 1f);
+                Tensor ref = Views.contiguous(Arith.mulScalar(prior, 1.0));
+                Linalg.productF32Into(f32(a), Views.transpose(f32(b), 0, 1), ref, 0.5f, 1f);
+                CudaTestSupport.assertClose(toCpu(out), ref, 1e-5, "productF32Into " + dt);
+            }
+        }
+    }
+
+    @Test
+    void linearCrossEntropyOnBf16MatchesTheCpu() {
+        int t = 300;
+        int d = 64;
+        int v = 1000;
+        long[] labels = new long[t];
+        java.util.Random rng = new java.util.Random(9);
+        for (int i = 0; i < t; i++) {
+            labels[i] = i % 7 == 3 ? -100 : rng.nextInt(v);
+        }
+        try (Scope s = Scope.open("lceGpu")) {
+            Tensor h = normal(DType.BF16, 510, t, d);
+            Tensor w = normal(DType.BF16, 511, v, d);
+            Tensor hg = toGpu(h).requiresGrad(true);
+            Tensor wg = toGpu(w).requiresGrad(true);
+            Tensor loss = dev.panomni.tensor.ops.LinearCrossEntropy.loss(hg, wg,
+                    toGpu(Tensor.ofLongs(labels, t)), -100, 128);
+            loss.backward();
+            Tensor hc = f32(h).requiresGrad(true);
+            Tensor wc = f32(w).requiresGrad(true);
+            Tensor ref = dev.panomni.tensor.ops.LinearCrossEntropy.loss(hc, wc, Tensor.ofLongs(labels, t), -100, 128);
+            ref.backward();
+            // fp32 logits and sums of the same bf16 values: the loss agrees to fp32 rounding; the
+            // gradients pass through bf16 once (dlogits) and are rounded to bf16 at the end.
+            org.junit.jupiter.api.Assertions.assertEquals(ref.item(), toCpu(loss).item(), 1e-4 * Math.abs(ref.item()));
+            CudaTestSupport.assertClose(toCpu(hg.grad()), hc.grad(), 1e-2, "dHidden");
+            CudaTestSupport.assertClose(toCpu(wg.grad()), wc.grad(), 1e-2, "dWeight");
         }
     }
 

@@ -96,11 +96,22 @@ public final class CublasLtGemm {
      * @param bias device address of the bias vector (length m, D's type) when {@code shape.bias()}, else 0
      */
     public void matmul(CudaStream stream, GemmShape shape, long a, long b, long c, long bias, float alpha, float beta) {
+        matmul(stream, shape, a, b, c, bias, alpha, beta, true);
+    }
+
+    /**
+     * {@link #matmul(CudaStream, GemmShape, long, long, long, long, float, float)}, where {@code tune}
+     * false takes the heuristic's first choice for a shape seen for the first time instead of timing
+     * candidates: for shapes that vary from call to call (the row counts of MoE expert groups), where
+     * each new shape would otherwise cost a synchronizing tuning round.
+     */
+    public void matmul(CudaStream stream, GemmShape shape, long a, long b, long c, long bias, float alpha, float beta,
+                       boolean tune) {
         GemmPlan plan;
         synchronized (plans) {
             plan = plans.get(shape);
             if (plan == null) {
-                plan = GemmPlan.create(handle, shape, WORKSPACE_BYTES, AUTOTUNE ? CANDIDATES : 1);
+                plan = GemmPlan.create(handle, shape, WORKSPACE_BYTES, AUTOTUNE && tune ? CANDIDATES : 1);
                 plans.put(shape, plan);
             }
         }
@@ -299,7 +310,7 @@ public final class CublasLtGemm {
                     describe(tmp, desc, s);
                     layouts[0] = layout(tmp, s.dataType(), s.rowsA(), s.colsA(), s.lda(), s.batch(), s.strideA());
                     layouts[1] = layout(tmp, s.dataType(), s.rowsB(), s.colsB(), s.ldb(), s.batch(), s.strideB());
-                    layouts[2] = layout(tmp, s.dataType(), s.m(), s.n(), s.ldc(), s.batch(), s.strideC());
+                    layouts[2] = layout(tmp, s.outputType(), s.m(), s.n(), s.ldc(), s.batch(), s.strideC());
                     MemorySegment[] algos = candidateAlgorithms(tmp, handle, desc, layouts, s, workspaceBytes, candidates);
                     GemmPlan plan = new GemmPlan(desc, layouts[0], layouts[1], layouts[2], algos);
                     built = true;

@@ -4,7 +4,9 @@ package dev.panomni.kernels.gemm;
  * One cuBLASLt matrix product in cuBLAS's column-major terms, {@code D = alpha op(A) op(B) + beta C
  * (+ bias)} with C and D sharing one layout: the key under which the chosen algorithm is cached.
  *
- * @param dataType  cudaDataType of A, B, C and D ({@code CUDA_R_16BF}, {@code CUDA_R_16F}, {@code CUDA_R_32F})
+ * @param dataType  cudaDataType of A and B ({@code CUDA_R_16BF}, {@code CUDA_R_16F}, {@code CUDA_R_32F})
+ * @param outputType cudaDataType of C and D: {@code dataType}, or {@code CUDA_R_32F} for 16-bit
+ *                  operands whose fp32 accumulators are kept unrounded
  * @param computeType cublasComputeType_t ({@code CUBLAS_COMPUTE_32F} or its TF32 variant)
  * @param transA    cublasOperation_t of A
  * @param transB    cublasOperation_t of B
@@ -23,7 +25,7 @@ package dev.panomni.kernels.gemm;
  * @param alignB    byte alignment of B's address
  * @param alignC    byte alignment of C's and D's addresses
  */
-public record GemmShape(int dataType, int computeType, int transA, int transB, long m, long n, long k, long lda,
+public record GemmShape(int dataType, int outputType, int computeType, int transA, int transB, long m, long n, long k, long lda,
                         long ldb, long ldc, int batch, long strideA, long strideB, long strideC, boolean bias,
                         int alignA, int alignB, int alignC) {
 
@@ -37,7 +39,7 @@ public record GemmShape(int dataType, int computeType, int transA, int transB, l
 
     /** Bytes of D (and C) as laid out: batch matrices strideC apart, each ldc x n. */
     long outputBytes() {
-        int element = dataType == dev.panomni.bindings.cublas.cudaDataType.CUDA_R_32F ? 4 : 2;
+        int element = outputType == dev.panomni.bindings.cublas.cudaDataType.CUDA_R_32F ? 4 : 2;
         return element * ((long) (batch - 1) * strideC + ldc * n);
     }
 

@@ -1,5 +1,6 @@
 package dev.panomni.tensor.ops;
 
+import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Shapes;
 import dev.panomni.tensor.Tensor;
@@ -182,6 +183,47 @@ public final class Linalg {
             }, out);
         }
         return out;
+    }
+
+    /**
+     * Whether {@link #productF32Into} multiplies operands of {@code t}'s dtype as they are (F32, or
+     * 16-bit on a backend whose GEMM keeps fp32 results): callers that reuse an operand across many
+     * products widen it once themselves when this is false.
+     */
+    public static boolean multipliesIntoF32(Tensor t) {
+        return t.dtype() == DType.F32
+                || (t.backend().computesNatively(t.dtype()) && kernels(t).storesF32(t.dtype()));
+    }
+
+    /**
+     * {@code out = alpha * a @ b + beta * out} with an F32 {@code out} whatever the operands' floating
+     * dtype, so 16-bit products are summed without rounding the result (the LM head's logits and
+     * its gradients). Operands are widened to F32 where {@link #multipliesIntoF32} is false. Not
+     * recorded by autograd.
+     *
+     * @param a   [..., M, K], any layout (transposed views are read in place)
+     * @param b   [..., K, N], a's dtype and device
+     * @param out contiguous F32 [..., M, N], batch dims the broadcast of a's and b's
+     */
+    public static void productF32Into(Tensor a, Tensor b, Tensor out, float alpha, float beta) {
+        OpChecks.sameDeviceAndDtype("productF32Into", a, b);
+        OpChecks.sameDevice("productF32Into", a, out);
+        OpChecks.floating("productF32Into", a);
+        if (out.dtype() != DType.F32 || !out.isContiguous() || a.rank() < 2 || b.rank() < 2
+                || a.size(-1) != b.size(-2) || out.rank() < 2 || out.size(-2) != a.size(-2)
+                || out.size(-1) != b.size(-1)) {
+            throw new TensorOpException("productF32Into", "expected a [..., M, K], b [..., K, N] and a contiguous F32 "
+                    + "out [..., M, N], got a " + a.describe() + ", b " + b.describe() + ", out " + out.describe());
+        }
+        if (multipliesIntoF32(a)) {
+            gemmInto(a, b, out, alpha, beta);
+            return;
+        }
+        GradMode.noGrad(() -> {
+            try (Scope s = Scope.open("productF32Into widen")) {
+                gemmInto(Layout.cast(a, DType.F32), Layout.cast(b, DType.F32), out, alpha, beta);
+            }
+        });
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.panomni.tensor.ops;
 
+import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Tensor;
 
 /**
@@ -28,4 +29,13 @@ public interface LinalgKernels {
      * @param beta  scale of the prior {@code out}
      */
     void gemm(Tensor a, Tensor b, Tensor out, float alpha, float beta);
+
+    /**
+     * Whether {@link #gemm} also takes an F32 {@code out} for {@code operands}-typed {@code a} and
+     * {@code b} (16-bit products accumulated and stored in fp32, never rounded to 16 bits), as
+     * cuBLASLt does. The contract of {@link #gemm} is otherwise unchanged.
+     */
+    default boolean storesF32(DType operands) {
+        return operands == DType.F32;
+    }
 }

@@ -68,26 +68,30 @@ public final class LinearCrossEntropy {
         boolean gradWeight = wantGrad && weight.requiresGrad();
         double scale = count == 0 ? 0.0 : 1.0 / count;
         Tensor[] results = GradMode.noGrad(() -> {
-            Tensor w32 = Layout.cast(weight, DType.F32);
-            Tensor dHidden = gradHidden ? Tensor.zeros(DType.F32, hidden.device(), t, hidden.size(1)) : null;
+            // The products run on the operands as they are (bf16 on a GPU) with fp32 logits and fp32
+            // gradient sums; only a backend without such a GEMM gets the weight widened, once.
+            Tensor w = Linalg.multipliesIntoF32(weight) ? weight : Layout.cast(weight, DType.F32);
+            Tensor dHidden = gradHidden ? Tensor.empty(DType.F32, hidden.device(), t, hidden.size(1)) : null;
             Tensor dWeight = gradWeight ? Tensor.zeros(DType.F32, hidden.device(), v, hidden.size(1)) : null;
             // Summed on the device: no value comes back to the host per chunk.
             Tensor total = Tensor.zeros(DType.F32, hidden.device());
             for (long start = 0; start < t; start += chunk) {
                 long len = Math.min(chunk, t - start);
                 try (Scope s = Scope.open("lceChunk")) {
-                    Tensor h = Layout.cast(hidden.narrow(0, start, len), DType.F32);
+                    Tensor h = Layout.cast(hidden.narrow(0, start, len), w.dtype());
                     Tensor y = lab.narrow(0, start, len);
-                    Tensor logits = Linalg.matmul(h, w32.t());                         // [len, V]
+                    Tensor logits = Tensor.empty(DType.F32, hidden.device(), len, v);
+                    Linalg.productF32Into(h, w.t(), logits, 1f, 0f);                    // [len, V]
                     Tensor rowLoss = Tensor.empty(DType.F32, hidden.device(), len);
                     if (dHidden != null || dWeight != null) {
                         // The logits become d(mean CE)/dlogits = (softmax - onehot) / count, zero on ignored rows.
                         kernels.crossEntropyFused(logits, y, ignoreIndex, scale, rowLoss, logits);
+                        Tensor g = Layout.cast(logits, w.dtype());
                         if (dHidden != null) {
-                            Layout.copyInto(Linalg.matmul(logits, w32), dHidden.narrow(0, start, len));
+                            Linalg.productF32Into(g, w, dHidden.narrow(0, start, len), 1f, 0f);
                         }
                         if (dWeight != null) {
-                            Arith.addInPlace(dWeight, Linalg.matmul(logits.t(), h));
+                            Linalg.productF32Into(g.t(), h, dWeight, 1f, 1f);
                         }
                     } else {
                         kernels.crossEntropyForward(logits, y, ignoreIndex, rowLoss, null);
