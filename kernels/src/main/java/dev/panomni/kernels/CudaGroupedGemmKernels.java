@@ -1,20 +1,24 @@
 package dev.panomni.kernels;
 
+import dev.panomni.kernels.launch.GroupedGemmLaunchers;
 import dev.panomni.kernels.runtime.CudaTensors;
 import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.ops.GroupedGemmKernels;
 
 /**
- * Grouped GEMM (Mixture-of-Experts layers) as one cuBLASLt product per non-empty group, queued
- * back to back on the compute stream, each reading its row run and its group's matrix in place
- * (transposes through strides, no copies) and writing straight into the output rows.
+ * Grouped GEMM (Mixture-of-Experts layers). BF16/F16 operands whose dimensions are multiples of 8
+ * run as one launch of our tensor-core kernel ({@link GroupedGemmLaunchers}) whatever the number of
+ * groups, with the offsets copied to the device; anything else (F32, odd sizes or alignments) as
+ * one cuBLASLt product per non-empty group, queued back to back on the compute stream, each reading
+ * its row run and its group's matrix in place (transposes through strides, no copies) and writing
+ * straight into the output rows.
  *
  * <p>Row counts change with every routing, so each product takes cuBLASLt's heuristic choice
- * ({@link CudaLinalgKernels#gemmUntuned}) instead of a timing round per new shape. With many small
- * groups the launch count and a heuristic query per new row count dominate. The next step is one grouped kernel per call (a CUTLASS-style grouped GEMM, or
- * cuBLAS's grouped-batched API) taking the offsets from device memory, so routing never needs
- * them on the host.
+ * ({@link CudaLinalgKernels#gemmUntuned}) instead of a timing round per new shape; with many small
+ * groups the launch count and a heuristic query per new row count dominate, which is why the
+ * single-launch kernel is the main path. {@code -Dpanomni.cuda.groupedGemm=cublaslt} (read at each call)
+ * forces the per-group path, to compare the two (bench: {@code GroupedGemmBenchmark}).
  */
 public final class CudaGroupedGemmKernels implements GroupedGemmKernels {
     private final CudaLinalgKernels gemm;
@@ -23,8 +27,24 @@ public final class CudaGroupedGemmKernels implements GroupedGemmKernels {
         this.gemm = gemm;
     }
 
+    /** Whether the single-launch kernel may be used (the switch in the class comment). */
+    private static boolean kernelAllowed() {
+        return !"cublaslt".equalsIgnoreCase(System.getProperty("panomni.cuda.groupedGemm"));
+    }
+
+    /** The offsets as a device I64 tensor of the current scope. */
+    private static Tensor deviceOffsets(long[] offsets, Tensor like) {
+        return Tensor.ofLongs(offsets, offsets.length).to(like.device());
+    }
+
     @Override
     public void forward(Tensor x, Tensor w, long[] offsets, Tensor out) {
+        if (kernelAllowed() && GroupedGemmLaunchers.supports(x, w, out)) {
+            try (Scope s = Scope.open("groupedGemm")) {
+                GroupedGemmLaunchers.forward(CudaTensors.device(out).computeStream(), x, w, deviceOffsets(offsets, x), out);
+            }
+            return;
+        }
         long k = x.size(1);
         long n = w.size(1);
         for (int g = 0; g + 1 < offsets.length; g++) {
@@ -43,6 +63,13 @@ public final class CudaGroupedGemmKernels implements GroupedGemmKernels {
 
     @Override
     public void backwardInput(Tensor dy, Tensor w, long[] offsets, Tensor dx) {
+        if (kernelAllowed() && GroupedGemmLaunchers.supports(dy, w, dx)) {
+            try (Scope s = Scope.open("groupedGemm")) {
+                GroupedGemmLaunchers.backwardInput(CudaTensors.device(dx).computeStream(), dy, w,
+                        deviceOffsets(offsets, dy), dx);
+            }
+            return;
+        }
         long n = w.size(1);
         long k = w.size(2);
         for (int g = 0; g + 1 < offsets.length; g++) {
@@ -60,6 +87,13 @@ public final class CudaGroupedGemmKernels implements GroupedGemmKernels {
 
     @Override
     public void backwardWeight(Tensor dy, Tensor x, long[] offsets, Tensor dw) {
+        if (kernelAllowed() && GroupedGemmLaunchers.supports(dy, x, dw)) {
+            try (Scope s = Scope.open("groupedGemm")) {
+                GroupedGemmLaunchers.backwardWeight(CudaTensors.device(dw).computeStream(), dy, x,
+                        deviceOffsets(offsets, dy), dw);
+            }
+            return;
+        }
         long n = dw.size(1);
         long k = dw.size(2);
         for (int g = 0; g + 1 < offsets.length; g++) {

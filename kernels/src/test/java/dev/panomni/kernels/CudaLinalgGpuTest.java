@@ -219,14 +219,20 @@ class CudaLinalgGpuTest {
 
     @Test
     void groupedGemmMatchesTheCpuWithEmptyGroups() {
+        // Small groups; the tensor-core kernel for 16-bit types, per-group cuBLASLt for F32.
+        groupedGemmCase(new long[] {0, 13, 13, 40, 41, 41, 97}, 48, 24, 500);
+        // Groups spanning several 128-row tiles with partial tiles in every dimension, and an empty last group.
+        groupedGemmCase(new long[] {0, 300, 300, 301, 700, 700}, 136, 200, 600);
+        // N not a multiple of 8: every dtype takes the per-group cuBLASLt path.
+        groupedGemmCase(new long[] {0, 5, 70, 70, 129}, 40, 20, 700);
+    }
+
+    private static void groupedGemmCase(long[] offsets, long k, long n, long seed) {
         GroupedGemmKernels g = Backends.forDevice(CUDA).kernels(GroupedGemmKernels.class);
         GroupedGemmKernels c = Backends.forDevice(Device.CPU).kernels(GroupedGemmKernels.class);
-        long[] offsets = {0, 13, 13, 40, 41, 41, 97};
         int groups = offsets.length - 1;
         long rows = offsets[groups];
-        long k = 48;
-        long n = 24;
-        long seed = 500;
+        String what = " offsets " + java.util.Arrays.toString(offsets) + " k " + k + " n " + n;
         for (DType dt : DTYPES) {
             try (Scope s = Scope.open("grouped")) {
                 Tensor x = normal(dt, seed++, rows, k);
@@ -236,19 +242,19 @@ class CudaLinalgGpuTest {
                 g.forward(toGpu(x), toGpu(w), offsets, out);
                 Tensor ref = Tensor.empty(DType.F32, Device.CPU, rows, n);
                 c.forward(f32(x), f32(w), offsets, ref);
-                CudaTestSupport.assertClose(toCpu(out), ref, dt, "grouped forward " + dt);
+                CudaTestSupport.assertClose(toCpu(out), ref, dt, "grouped forward " + dt + what);
 
                 Tensor dx = poisoned(dt, CUDA, rows, k);
                 g.backwardInput(toGpu(dy), toGpu(w), offsets, dx);
                 Tensor dxRef = Tensor.empty(DType.F32, Device.CPU, rows, k);
                 c.backwardInput(f32(dy), f32(w), offsets, dxRef);
-                CudaTestSupport.assertClose(toCpu(dx), dxRef, dt, "grouped backwardInput " + dt);
+                CudaTestSupport.assertClose(toCpu(dx), dxRef, dt, "grouped backwardInput " + dt + what);
 
                 Tensor dw = poisoned(dt, CUDA, groups, n, k);
                 g.backwardWeight(toGpu(dy), toGpu(x), offsets, dw);
                 Tensor dwRef = Tensor.empty(DType.F32, Device.CPU, groups, n, k);
                 c.backwardWeight(f32(dy), f32(x), offsets, dwRef);
-                CudaTestSupport.assertClose(toCpu(dw), dwRef, dt, "grouped backwardWeight (empty groups are zeros) " + dt);
+                CudaTestSupport.assertClose(toCpu(dw), dwRef, dt, "grouped backwardWeight (empty groups are zeros) " + dt + what);
             }
         }
     }

@@ -1,0 +1,104 @@
+package dev.panomni.kernels.launch;
+
+import dev.panomni.kernels.runtime.CudaStream;
+import dev.panomni.tensor.DType;
+import dev.panomni.tensor.Tensor;
+
+/**
+ * Typed launchers for the grouped GEMM kernels of {@code kernels/cuda/grouped_gemm.cu}: one launch
+ * per call whatever the number of groups, with the group offsets read on the device. The kernels
+ * take contiguous BF16 or F16 operands at 16-byte aligned addresses with every dimension a
+ * multiple of 8 ({@link #supports}); the caller falls back to per-group products otherwise.
+ */
+public final class GroupedGemmLaunchers {
+    private static final int TILE = 128;
+    private static final int THREADS = 256;
+    private static final KernelLauncher FWD_BF16 = new KernelLauncher("grouped_gemm", "grouped_gemm_fwd_bf16");
+    private static final KernelLauncher FWD_F16 = new KernelLauncher("grouped_gemm", "grouped_gemm_fwd_f16");
+    private static final KernelLauncher DX_BF16 = new KernelLauncher("grouped_gemm", "grouped_gemm_dx_bf16");
+    private static final KernelLauncher DX_F16 = new KernelLauncher("grouped_gemm", "grouped_gemm_dx_f16");
+    private static final KernelLauncher DW_BF16 = new KernelLauncher("grouped_gemm", "grouped_gemm_dw_bf16");
+    private static final KernelLauncher DW_F16 = new KernelLauncher("grouped_gemm", "grouped_gemm_dw_f16");
+
+    private GroupedGemmLaunchers() {
+    }
+
+    /** Whether the kernels take these operands: BF16/F16, contiguous, 16-byte aligned, last dims multiples of 8. */
+    public static boolean supports(Tensor... ts) {
+        DType dt = ts[0].dtype();
+        if (dt != DType.BF16 && dt != DType.F16) {
+            return false;
+        }
+        for (Tensor t : ts) {
+            // Row counts are free; the other dims of the row operands and of the stacked weights are not.
+            boolean dims = t.size(-1) % 8 == 0 && (t.rank() != 3 || t.size(1) % 8 == 0);
+            if (t.dtype() != dt || !t.isContiguous() || !dims) {
+                return false;
+            }
+        }
+        return FloatKernel.aligned16(ts);
+    }
+
+    /**
+     * out_g [rows_g, N] = x_g [rows_g, K] w_g^T.
+     *
+     * @param offsets I64 [G + 1] on the device, non-decreasing from 0 to R
+     */
+    public static void forward(CudaStream s, Tensor x, Tensor w, Tensor offsets, Tensor out) {
+        int groups = Math.toIntExact(w.size(0));
+        long n = w.size(1);
+        long k = w.size(2);
+        if (x.size(0) == 0 || n == 0) {
+            return;
+        }
+        try (KernelArgs a = KernelArgs.open()) {
+            a.ptr(x).ptr(w).ptr(offsets).i32(groups).ptr(out).i64(k).i64(n);
+            pick(x.dtype(), FWD_BF16, FWD_F16).launch(s, rowGrid(x.size(0), groups, n), a,
+                    "GroupedGemmKernels.forward x " + x.describe() + ", w " + w.describe());
+        }
+    }
+
+    /** dx_g [rows_g, K] = dy_g [rows_g, N] w_g, w [G, N, K]. */
+    public static void backwardInput(CudaStream s, Tensor dy, Tensor w, Tensor offsets, Tensor dx) {
+        int groups = Math.toIntExact(w.size(0));
+        long n = w.size(1);
+        long k = w.size(2);
+        if (dy.size(0) == 0 || k == 0) {
+            return;
+        }
+        try (KernelArgs a = KernelArgs.open()) {
+            a.ptr(dy).ptr(w).ptr(offsets).i32(groups).ptr(dx).i64(n).i64(k);
+            pick(dy.dtype(), DX_BF16, DX_F16).launch(s, rowGrid(dy.size(0), groups, k), a,
+                    "GroupedGemmKernels.backwardInput dy " + dy.describe() + ", w " + w.describe());
+        }
+    }
+
+    /** dw_g [N, K] = dy_g^T x_g over each group's rows; empty groups get zeros. */
+    public static void backwardWeight(CudaStream s, Tensor dy, Tensor x, Tensor offsets, Tensor dw) {
+        int groups = Math.toIntExact(dw.size(0));
+        long n = dw.size(1);
+        long k = dw.size(2);
+        if (groups == 0 || n == 0 || k == 0) {
+            return;
+        }
+        try (KernelArgs a = KernelArgs.open()) {
+            a.ptr(dy).ptr(x).ptr(offsets).ptr(dw).i64(n).i64(k);
+            LaunchConfig c = new LaunchConfig(Math.toIntExact(tiles(k)), Math.toIntExact(tiles(n)), groups, THREADS, 1, 1, 0);
+            pick(dy.dtype(), DW_BF16, DW_F16).launch(s, c, a,
+                    "GroupedGemmKernels.backwardWeight dy " + dy.describe() + ", x " + x.describe());
+        }
+    }
+
+    /** Row tiles (a bound: every group may end in a partial tile) by column tiles. */
+    private static LaunchConfig rowGrid(long rows, int groups, long cols) {
+        return new LaunchConfig(Math.toIntExact(tiles(rows) + groups), Math.toIntExact(tiles(cols)), 1, THREADS, 1, 1, 0);
+    }
+
+    private static long tiles(long v) {
+        return (v + TILE - 1) / TILE;
+    }
+
+    private static KernelLauncher pick(DType dt, KernelLauncher bf16, KernelLauncher f16) {
+        return dt == DType.BF16 ? bf16 : f16;
+    }
+}
