@@ -13,30 +13,64 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
  * one chunk the CPU fills or drains the other. Pinned memory is what lets the copies run
  * asynchronously on a stream at full PCIe/NVLink-C2C speed; staging (rather than registering the
  * caller's memory) works for every segment, read-only file mappings included.
+ *
+ * <p>Small uploads (index offsets, sequence boundaries, routing tables of a few kilobytes) go
+ * through a ring of {@value #SMALL_SLOTS} small pinned slots instead: with only the two large
+ * buffers, every other upload would wait for the copy before the last one, that is for the device
+ * to catch up with all work queued before it, so the host could never run ahead of the GPU.
  */
 final class HostStaging {
     private static final long CHUNK = 16L << 20;
+    /** Uploads up to this size use the small-slot ring. */
+    static final long SMALL_BYTES = 64L << 10;
+    static final int SMALL_SLOTS = 32;
 
     private final CudaDevice device;
     private final MemorySegment[] buffers = new MemorySegment[2];
     private final CudaEvent[] done = new CudaEvent[2];
     private final boolean[] inFlight = new boolean[2];
     private int next;
+    private final MemorySegment small;
+    private final CudaEvent[] smallDone = new CudaEvent[SMALL_SLOTS];
+    private final boolean[] smallInFlight = new boolean[SMALL_SLOTS];
+    private int nextSmall;
 
     HostStaging(CudaDevice device) {
         this.device = device;
         for (int i = 0; i < 2; i++) {
-            MemorySegment out = OutParams.get();
-            CudaErrors.check(CudaDriver.cuMemHostAlloc(out, CHUNK, CudaConstants.CU_MEMHOSTALLOC_PORTABLE),
-                    "cuMemHostAlloc(" + CHUNK + " bytes of pinned staging)");
-            buffers[i] = out.get(ADDRESS, 0).reinterpret(CHUNK);
+            buffers[i] = pinned(CHUNK);
             done[i] = device.newEvent(false);
         }
+        small = pinned(SMALL_BYTES * SMALL_SLOTS);
+        for (int i = 0; i < SMALL_SLOTS; i++) {
+            smallDone[i] = device.newEvent(false);
+        }
+    }
+
+    private static MemorySegment pinned(long bytes) {
+        MemorySegment out = OutParams.get();
+        CudaErrors.check(CudaDriver.cuMemHostAlloc(out, bytes, CudaConstants.CU_MEMHOSTALLOC_PORTABLE),
+                "cuMemHostAlloc(" + bytes + " bytes of pinned staging)");
+        return out.get(ADDRESS, 0).reinterpret(bytes);
     }
 
     /** Host to device; returns when {@code host} has been read. */
     synchronized void toDevice(MemorySegment host, long dst, long byteSize, CudaStream stream) {
         checkHost(host, byteSize);
+        if (byteSize <= SMALL_BYTES) {
+            int slot = nextSmall;
+            nextSmall = (nextSmall + 1) % SMALL_SLOTS;
+            if (smallInFlight[slot]) {
+                smallDone[slot].synchronize();
+            }
+            MemorySegment buf = small.asSlice(slot * SMALL_BYTES, SMALL_BYTES);
+            MemorySegment.copy(host, 0, buf, 0, byteSize);
+            CudaErrors.check(CudaDriver.cuMemcpyHtoDAsync(dst, buf, byteSize, stream.handle()),
+                    "cuMemcpyHtoDAsync(" + byteSize + " bytes to cuda:" + device.ordinal() + ")");
+            smallDone[slot].record(stream);
+            smallInFlight[slot] = true;
+            return;
+        }
         for (long off = 0; off < byteSize; off += CHUNK) {
             long len = Math.min(CHUNK, byteSize - off);
             int b = acquire();
