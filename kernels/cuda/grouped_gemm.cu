@@ -7,7 +7,7 @@
 //   dw:  dw[g, n, k] = sum_r dy[r, n] x[r, k]        over rows r of g     (dy_g^T @ x_g)
 //
 // One kernel body, C[m, n] = sum_k A(m, k) B(k, n) on 128 x 128 tiles, 32 deep, three cp.async
-// stages; each operand is either K-contiguous ("row": A[m][k], B[n][k]) or M/N-contiguous ("km":
+// stages, four warps of 64 x 64 (the warp tile that keeps shared-memory reads per mma low enough); each operand is either K-contiguous ("row": A[m][k], B[n][k]) or M/N-contiguous ("km":
 // A[k][m], B[k][n]), read from shared memory with ldmatrix or ldmatrix.trans. Shared tiles are
 // XOR-swizzled by 16-byte chunk so both ldmatrix forms are free of bank conflicts. Requirements
 // (checked by the launcher): contiguous operands, 16-byte aligned bases, every dimension a multiple
@@ -20,7 +20,12 @@
 #define GG_BN 128
 #define GG_BK 32
 #define GG_STAGES 3
-#define GG_THREADS 256
+// Warp grids: WIDE is 2 x 2 warps of 64 x 64 (128 threads); narrow is 2 x 4 warps of 64 x 32 (256).
+template <bool WIDE> struct GgWarps {
+    static constexpr int THREADS = WIDE ? 128 : 256;
+    static constexpr int WN = WIDE ? 2 : 4;          // warps along n
+    static constexpr int NT = WIDE ? 8 : 4;          // n8 tiles per warp
+};
 
 // Two adjacent results rounded to T and stored as one 4-byte word.
 template <typename T> struct Vec2Store;
@@ -44,7 +49,7 @@ template <int CHUNKS> __device__ __forceinline__ int gg_swz(int row, int col) {
 
 // One operand tile in shared memory: "row" layout [128][32] (K contiguous, 4 chunks per row) or
 // "km" layout [32][128] (M or N contiguous, 16 chunks per row). Both are 4096 elements.
-template <typename T, bool KM> struct GgTile {
+template <typename T, bool KM, bool WIDE> struct GgTile {
     // Loads the tile whose first M/N index is `mn0` and first K index `k0` from a row-major matrix
     // with leading dimension `ld`: row layout reads mat[mn][k], km layout mat[k][mn]. Elements with
     // mn >= mnEnd or k >= kEnd are zero.
@@ -52,8 +57,8 @@ template <typename T, bool KM> struct GgTile {
                                                 long long k0, long long kEnd) {
         int tid = threadIdx.x;
 #pragma unroll
-        for (int i = 0; i < 2; i++) {
-            int c = tid + i * GG_THREADS;
+        for (int i = 0; i < GG_BM * GG_BK / 8 / GgWarps<WIDE>::THREADS; i++) {
+            int c = tid + i * GgWarps<WIDE>::THREADS;
             int row, col;
             long long mn, k;
             if (!KM) {
@@ -101,23 +106,24 @@ template <typename T, bool KM> struct GgTile {
 
 // Accumulates the 128 x 128 tile C[m0.., n0..] += sum over k in [kBegin, kEnd) of A(m, k) B(k, n).
 // A is `a` with leading dimension lda (row: a[m][k]; km: a[k][m]); likewise B. Rows m >= mEnd and
-// columns n >= nEnd read as zero. Warps are 2 (m) x 4 (n), each owning 64 x 32 of the tile.
-template <typename T, bool AKM, bool BKM>
-__device__ __forceinline__ void gg_tile(float (&acc)[4][4][4], const T* a, long long lda, long long m0, long long mEnd,
+// columns n >= nEnd read as zero. Warps are 2 (m) x GgWarps::WN (n), each owning 64 rows.
+template <typename T, bool AKM, bool BKM, bool WIDE>
+__device__ __forceinline__ void gg_tile(float (&acc)[4][GgWarps<WIDE>::NT][4], const T* a, long long lda, long long m0, long long mEnd,
                                         const T* b, long long ldb, long long n0, long long nEnd, long long kBegin,
                                         long long kEnd) {
     __align__(128) __shared__ T sa[GG_STAGES][GG_BM * GG_BK];
     __align__(128) __shared__ T sb[GG_STAGES][GG_BN * GG_BK];
     int warp = threadIdx.x >> 5;
-    int wm = (warp >> 2) * 64;
-    int wn = (warp & 3) * 32;
+    constexpr int NT = GgWarps<WIDE>::NT;
+    int wm = (warp / GgWarps<WIDE>::WN) * 64;
+    int wn = (warp % GgWarps<WIDE>::WN) * NT * 8;
     int tiles = (int)((kEnd - kBegin + GG_BK - 1) / GG_BK);
 #pragma unroll
     for (int s = 0; s < GG_STAGES - 1; s++) {
         if (s < tiles) {
             long long k0 = kBegin + (long long)s * GG_BK;
-            GgTile<T, AKM>::load(sa[s], a, lda, m0, mEnd, k0, kEnd);
-            GgTile<T, BKM>::load(sb[s], b, ldb, n0, nEnd, k0, kEnd);
+            GgTile<T, AKM, WIDE>::load(sa[s], a, lda, m0, mEnd, k0, kEnd);
+            GgTile<T, BKM, WIDE>::load(sb[s], b, ldb, n0, nEnd, k0, kEnd);
         }
         cp_async_commit();
     }
@@ -127,8 +133,8 @@ __device__ __forceinline__ void gg_tile(float (&acc)[4][4][4], const T* a, long 
         int next = kt + GG_STAGES - 1;
         if (next < tiles) {
             long long k0 = kBegin + (long long)next * GG_BK;
-            GgTile<T, AKM>::load(sa[next % GG_STAGES], a, lda, m0, mEnd, k0, kEnd);
-            GgTile<T, BKM>::load(sb[next % GG_STAGES], b, ldb, n0, nEnd, k0, kEnd);
+            GgTile<T, AKM, WIDE>::load(sa[next % GG_STAGES], a, lda, m0, mEnd, k0, kEnd);
+            GgTile<T, BKM, WIDE>::load(sb[next % GG_STAGES], b, ldb, n0, nEnd, k0, kEnd);
         }
         cp_async_commit();
         const T* ta = sa[kt % GG_STAGES];
@@ -136,15 +142,15 @@ __device__ __forceinline__ void gg_tile(float (&acc)[4][4][4], const T* a, long 
 #pragma unroll
         for (int kk = 0; kk < GG_BK; kk += 16) {
             uint32_t fa[4][4];
-            uint32_t fb[2][4];
+            uint32_t fb[NT / 2][4];
 #pragma unroll
-            for (int mt = 0; mt < 4; mt++) GgTile<T, AKM>::fragA(fa[mt], ta, wm + mt * 16, kk);
+            for (int mt = 0; mt < 4; mt++) GgTile<T, AKM, WIDE>::fragA(fa[mt], ta, wm + mt * 16, kk);
 #pragma unroll
-            for (int np = 0; np < 2; np++) GgTile<T, BKM>::fragB(fb[np], tb, kk, wn + np * 16);
+            for (int np = 0; np < NT / 2; np++) GgTile<T, BKM, WIDE>::fragB(fb[np], tb, kk, wn + np * 16);
 #pragma unroll
             for (int mt = 0; mt < 4; mt++) {
 #pragma unroll
-                for (int nt = 0; nt < 4; nt++) {
+                for (int nt = 0; nt < NT; nt++) {
                     mma16816<T>(acc[mt][nt], fa[mt], fb[nt >> 1][(nt & 1) * 2], fb[nt >> 1][(nt & 1) * 2 + 1]);
                 }
             }
@@ -154,15 +160,16 @@ __device__ __forceinline__ void gg_tile(float (&acc)[4][4][4], const T* a, long 
 }
 
 // Writes the tile's accumulators to out[m][n] (leading dimension ldo) for m < mEnd, n < nEnd.
-template <typename T>
-__device__ __forceinline__ void gg_store(const float (&acc)[4][4][4], T* out, long long ldo, long long m0,
+template <typename T, bool WIDE>
+__device__ __forceinline__ void gg_store(const float (&acc)[4][GgWarps<WIDE>::NT][4], T* out, long long ldo, long long m0,
                                          long long mEnd, long long n0, long long nEnd) {
     int lane = threadIdx.x & 31;
     int warp = threadIdx.x >> 5;
     int g = lane >> 2;
     int t = lane & 3;
-    long long mBase = m0 + (warp >> 2) * 64;
-    long long nBase = n0 + (warp & 3) * 32;
+    constexpr int NT = GgWarps<WIDE>::NT;
+    long long mBase = m0 + (warp / GgWarps<WIDE>::WN) * 64;
+    long long nBase = n0 + (warp % GgWarps<WIDE>::WN) * NT * 8;
 #pragma unroll
     for (int mt = 0; mt < 4; mt++) {
 #pragma unroll
@@ -170,7 +177,7 @@ __device__ __forceinline__ void gg_store(const float (&acc)[4][4][4], T* out, lo
             long long m = mBase + mt * 16 + g + half * 8;
             if (m >= mEnd) continue;
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++) {
+            for (int nt = 0; nt < NT; nt++) {
                 long long n = nBase + nt * 8 + 2 * t;
                 if (n >= nEnd) continue;
                 Vec2Store<T>::store(out + m * ldo + n, acc[mt][nt][half * 2], acc[mt][nt][half * 2 + 1]);
@@ -200,7 +207,7 @@ __device__ __forceinline__ bool gg_row_tile(const long long* offsets, int groups
 // out[r, :] for the rows of one 128-row tile: A = rows [R, K] (row layout), B = w_g, in row layout
 // ([N, K], forward) or km layout ([K, N], the input gradient). grid (row tiles bound: ceil(R/128) +
 // groups, ceil(N/128)); blocks past the last row tile return at once.
-template <typename T, bool BKM>
+template <typename T, bool BKM, bool WIDE>
 __device__ __forceinline__ void gg_rows(const T* x, const T* w, const long long* offsets, int groups, T* out,
                                         long long k, long long n) {
     int group;
@@ -208,38 +215,40 @@ __device__ __forceinline__ void gg_rows(const T* x, const T* w, const long long*
     if (!gg_row_tile(offsets, groups, blockIdx.x, &group, &first)) return;
     long long end = offsets[group + 1];
     long long n0 = (long long)blockIdx.y * GG_BN;
-    float acc[4][4][4] = {};
+    float acc[4][GgWarps<WIDE>::NT][4] = {};
     const T* wg = w + (long long)group * n * k;
-    gg_tile<T, false, BKM>(acc, x, k, first, end, wg, BKM ? n : k, n0, n, 0, k);
-    gg_store<T>(acc, out, n, first, end, n0, n);
+    gg_tile<T, false, BKM, WIDE>(acc, x, k, first, end, wg, BKM ? n : k, n0, n, 0, k);
+    gg_store<T, WIDE>(acc, out, n, first, end, n0, n);
 }
 
 // dw[g] [N, K] = dy_g^T x_g over the group's rows: A = dy [R, N] and B = x [R, K], both km layout.
 // grid (ceil(K/128), ceil(N/128), groups); an empty group writes zeros.
-template <typename T>
+template <typename T, bool WIDE>
 __device__ __forceinline__ void gg_weight(const T* dy, const T* x, const long long* offsets, T* dw, long long n,
                                           long long k) {
     int group = blockIdx.z;
     long long m0 = (long long)blockIdx.y * GG_BM;
     long long n0 = (long long)blockIdx.x * GG_BN;
-    float acc[4][4][4] = {};
-    gg_tile<T, true, true>(acc, dy, n, m0, n, x, k, n0, k, offsets[group], offsets[group + 1]);
-    gg_store<T>(acc, dw + (long long)group * n * k, k, m0, n, n0, k);
+    float acc[4][GgWarps<WIDE>::NT][4] = {};
+    gg_tile<T, true, true, WIDE>(acc, dy, n, m0, n, x, k, n0, k, offsets[group], offsets[group + 1]);
+    gg_store<T, WIDE>(acc, dw + (long long)group * n * k, k, m0, n, n0, k);
 }
 
-#define GG_ENTRIES(SUF, T)                                                                                          \
-    extern "C" __global__ void __launch_bounds__(GG_THREADS) grouped_gemm_fwd_##SUF(                              \
+#define GG_ENTRIES(SUF, T, WIDE)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(GgWarps<WIDE>::THREADS) grouped_gemm_fwd_##SUF(                  \
         const T* x, const T* w, const long long* offsets, int groups, T* out, long long k, long long n) {         \
-        gg_rows<T, false>(x, w, offsets, groups, out, k, n);                                                        \
+        gg_rows<T, false, WIDE>(x, w, offsets, groups, out, k, n);                                                  \
     }                                                                                                               \
-    extern "C" __global__ void __launch_bounds__(GG_THREADS) grouped_gemm_dx_##SUF(                               \
+    extern "C" __global__ void __launch_bounds__(GgWarps<WIDE>::THREADS) grouped_gemm_dx_##SUF(                   \
         const T* dy, const T* w, const long long* offsets, int groups, T* dx, long long n, long long k) {         \
-        gg_rows<T, true>(dy, w, offsets, groups, dx, n, k);                                                         \
+        gg_rows<T, true, WIDE>(dy, w, offsets, groups, dx, n, k);                                                   \
     }                                                                                                               \
-    extern "C" __global__ void __launch_bounds__(GG_THREADS) grouped_gemm_dw_##SUF(                               \
+    extern "C" __global__ void __launch_bounds__(GgWarps<WIDE>::THREADS) grouped_gemm_dw_##SUF(                   \
         const T* dy, const T* x, const long long* offsets, T* dw, long long n, long long k) {                     \
-        gg_weight<T>(dy, x, offsets, dw, n, k);                                                                     \
+        gg_weight<T, WIDE>(dy, x, offsets, dw, n, k);                                                               \
     }
 
-GG_ENTRIES(bf16, __nv_bfloat16)
-GG_ENTRIES(f16, __half)
+GG_ENTRIES(bf16, __nv_bfloat16, true)
+GG_ENTRIES(f16, __half, true)
+GG_ENTRIES(bf16_narrow, __nv_bfloat16, false)
+GG_ENTRIES(f16_narrow, __half, false)

@@ -12,13 +12,29 @@ import dev.panomni.tensor.Tensor;
  */
 public final class GroupedGemmLaunchers {
     private static final int TILE = 128;
-    private static final int THREADS = 256;
-    private static final KernelLauncher FWD_BF16 = new KernelLauncher("grouped_gemm", "grouped_gemm_fwd_bf16");
-    private static final KernelLauncher FWD_F16 = new KernelLauncher("grouped_gemm", "grouped_gemm_fwd_f16");
-    private static final KernelLauncher DX_BF16 = new KernelLauncher("grouped_gemm", "grouped_gemm_dx_bf16");
-    private static final KernelLauncher DX_F16 = new KernelLauncher("grouped_gemm", "grouped_gemm_dx_f16");
-    private static final KernelLauncher DW_BF16 = new KernelLauncher("grouped_gemm", "grouped_gemm_dw_bf16");
-    private static final KernelLauncher DW_F16 = new KernelLauncher("grouped_gemm", "grouped_gemm_dw_f16");
+    private static final Variant WIDE = new Variant("", 128);
+    private static final Variant NARROW = new Variant("_narrow", 256);
+
+    /** One warp grid of the kernels: its entry points and block size. */
+    private record Variant(KernelLauncher fwdBf16, KernelLauncher fwdF16, KernelLauncher dxBf16, KernelLauncher dxF16,
+                           KernelLauncher dwBf16, KernelLauncher dwF16, int threads) {
+        Variant(String suffix, int threads) {
+            this(entry("fwd", "bf16", suffix), entry("fwd", "f16", suffix), entry("dx", "bf16", suffix),
+                    entry("dx", "f16", suffix), entry("dw", "bf16", suffix), entry("dw", "f16", suffix), threads);
+        }
+
+        private static KernelLauncher entry(String pass, String type, String suffix) {
+            return new KernelLauncher("grouped_gemm", "grouped_gemm_" + pass + "_" + type + suffix);
+        }
+    }
+
+    /**
+     * The warp grid: 4 warps of 64 x 64 unless {@code -Dpanomni.cuda.groupedGemm=narrow} asks for
+     * 8 warps of 64 x 32 (read at each call, for GroupedGemmBenchmark's comparison).
+     */
+    private static Variant variant() {
+        return "narrow".equalsIgnoreCase(System.getProperty("panomni.cuda.groupedGemm")) ? NARROW : WIDE;
+    }
 
     private GroupedGemmLaunchers() {
     }
@@ -53,7 +69,8 @@ public final class GroupedGemmLaunchers {
         }
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(x).ptr(w).ptr(offsets).i32(groups).ptr(out).i64(k).i64(n);
-            pick(x.dtype(), FWD_BF16, FWD_F16).launch(s, rowGrid(x.size(0), groups, n), a,
+            Variant v = variant();
+            pick(x.dtype(), v.fwdBf16(), v.fwdF16()).launch(s, rowGrid(x.size(0), groups, n, v.threads()), a,
                     "GroupedGemmKernels.forward x " + x.describe() + ", w " + w.describe());
         }
     }
@@ -68,7 +85,8 @@ public final class GroupedGemmLaunchers {
         }
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(dy).ptr(w).ptr(offsets).i32(groups).ptr(dx).i64(n).i64(k);
-            pick(dy.dtype(), DX_BF16, DX_F16).launch(s, rowGrid(dy.size(0), groups, k), a,
+            Variant v = variant();
+            pick(dy.dtype(), v.dxBf16(), v.dxF16()).launch(s, rowGrid(dy.size(0), groups, k, v.threads()), a,
                     "GroupedGemmKernels.backwardInput dy " + dy.describe() + ", w " + w.describe());
         }
     }
@@ -83,15 +101,17 @@ public final class GroupedGemmLaunchers {
         }
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(dy).ptr(x).ptr(offsets).ptr(dw).i64(n).i64(k);
-            LaunchConfig c = new LaunchConfig(Math.toIntExact(tiles(k)), Math.toIntExact(tiles(n)), groups, THREADS, 1, 1, 0);
-            pick(dy.dtype(), DW_BF16, DW_F16).launch(s, c, a,
+            Variant v = variant();
+            LaunchConfig c = new LaunchConfig(Math.toIntExact(tiles(k)), Math.toIntExact(tiles(n)), groups, v.threads(),
+                    1, 1, 0);
+            pick(dy.dtype(), v.dwBf16(), v.dwF16()).launch(s, c, a,
                     "GroupedGemmKernels.backwardWeight dy " + dy.describe() + ", x " + x.describe());
         }
     }
 
     /** Row tiles (a bound: every group may end in a partial tile) by column tiles. */
-    private static LaunchConfig rowGrid(long rows, int groups, long cols) {
-        return new LaunchConfig(Math.toIntExact(tiles(rows) + groups), Math.toIntExact(tiles(cols)), 1, THREADS, 1, 1, 0);
+    private static LaunchConfig rowGrid(long rows, int groups, long cols, int threads) {
+        return new LaunchConfig(Math.toIntExact(tiles(rows) + groups), Math.toIntExact(tiles(cols)), 1, threads, 1, 1, 0);
     }
 
     private static long tiles(long v) {
