@@ -59,17 +59,6 @@ public final class CudaIndexingKernels implements IndexingKernels {
         }
     }
 
-    /** The gather of {@link #indexSelect} without reading back its range check: the caller validated the indices. */
-    @Override
-    public void selectValidatedRows(Tensor src, Tensor index, Tensor out) {
-        long[] shape = src.shape();
-        CudaStream s = CudaTensors.device(out).computeStream();
-        try (Scope scope = Scope.open("selectValidatedRows")) {
-            IndexingLaunchers.indexSelect(s, src, 1, shape[0], prod(shape, 1, shape.length), index, out,
-                    DeviceIndexErrors.slot(s, out), "IndexingKernels.selectValidatedRows " + src.describe());
-        }
-    }
-
     @Override
     public void indexAdd(Tensor dst, int dim, Tensor index, Tensor src) {
         long[] shape = dst.shape();

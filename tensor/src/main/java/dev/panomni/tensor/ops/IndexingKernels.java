@@ -43,14 +43,4 @@ public interface IndexingKernels {
      * written, so a bad index leaves it untouched.
      */
     void indexAdd(Tensor dst, int dim, Tensor index, Tensor src);
-
-    /**
-     * {@link #indexSelect} along dim 0 with indices the caller has already validated (a permutation
-     * built and checked on the host, see {@link RowPermutation}): a backend may skip the device-side
-     * range check and the synchronization that reports it. {@code src} [n, ...] and {@code out}
-     * [m, ...] contiguous, {@code index} [m].
-     */
-    default void selectValidatedRows(Tensor src, Tensor index, Tensor out) {
-        indexSelect(src, 0, index, out);
-    }
 }

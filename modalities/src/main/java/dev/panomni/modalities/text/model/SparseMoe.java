@@ -9,11 +9,10 @@ import dev.panomni.tensor.autograd.GradMode;
 import dev.panomni.tensor.ops.Activations;
 import dev.panomni.tensor.ops.Arith;
 import dev.panomni.tensor.ops.GroupedGemm;
+import dev.panomni.tensor.ops.Indexing;
 import dev.panomni.tensor.ops.Reductions;
-import dev.panomni.tensor.ops.RowPermutation;
 import dev.panomni.tensor.ops.Softmax;
 import dev.panomni.tensor.ops.TopK;
-import dev.panomni.tensor.ops.Views;
 import dev.panomni.tensor.random.Generator;
 
 import java.util.function.Consumer;
@@ -102,24 +101,27 @@ public final class SparseMoe extends Module implements PluggableExperts {
         for (long c : chosen) {
             counts[(int) c]++;
         }
-        long[] next = new long[e];
-        for (int j = 1; j < e; j++) {
-            next[j] = next[j - 1] + counts[j - 1];
+        long[] offsets = new long[e + 1];
+        for (int j = 0; j < e; j++) {
+            offsets[j + 1] = offsets[j] + counts[j];
         }
+        long[] next = offsets.clone();
         long[] order = new long[chosen.length];        // sorted position -> flat (token * k + slot)
         for (int a = 0; a < chosen.length; a++) {
             order[(int) next[(int) chosen[a]]++] = a;
         }
-        RowPermutation byExpert = RowPermutation.of(order, x.device());
+        long[] tokenOf = new long[order.length];
+        for (int a = 0; a < order.length; a++) {
+            tokenOf[a] = order[a] / k;
+        }
+        Tensor sortedAssign = Tensor.ofLongs(order, order.length).to(x.device());
+        Tensor sortedToken = Tensor.ofLongs(tokenOf, tokenOf.length).to(x.device());
 
-        // Token copies in (token, slot) order, then sorted by expert: gathers both ways, so the
-        // backward is gathers and a sum over slots too (no scatter-add, no index check to sync on).
-        Tensor copies = Views.reshape(Views.contiguous(Views.expand(x.unsqueeze(1), t, k, cfg.hidden())), t * k,
-                cfg.hidden());
-        Tensor y = executor.execute(byExpert.apply(copies), counts, this::expertMlp);
-        Tensor perSlot = Views.reshape(byExpert.applyInverse(y), t, k, cfg.hidden());  // [T, k, H]
-        Tensor out = Reductions.sum(Arith.mul(perSlot, Views.reshape(weights.to(y.dtype()), t, k, 1)), new int[] {1},
-                false);
+        Tensor xs = Indexing.indexSelect(x, 0, sortedToken);                         // [T*k, H]
+        Tensor y = executor.execute(xs, counts, this::expertMlp);
+        Tensor w = Indexing.indexSelect(weights.reshape(t * k), 0, sortedAssign).to(y.dtype());
+        Tensor weighted = Arith.mul(y, w.unsqueeze(1));
+        Tensor out = Indexing.indexAdd(Tensor.zeros(x.dtype(), x.device(), t, cfg.hidden()), 0, sortedToken, weighted);
 
         statsSink.accept(new RouterStats(counts, Reductions.sum(probs, new int[] {0}, false), t));
         return out;
