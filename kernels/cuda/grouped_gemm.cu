@@ -20,7 +20,8 @@
 #define GG_BN 128
 #define GG_BK 32
 #define GG_STAGES 3
-// Warp grids: WIDE is 2 x 2 warps of 64 x 64 (128 threads); narrow is 2 x 4 warps of 64 x 32 (256).
+// Warp grids: WIDE is 2 x 2 warps of 64 x 64 (128 threads), the one instantiated; 2 x 4 warps of
+// 64 x 32 (256 threads) measured 2-11% slower on H100 (bench/RESULTS.md, grouped GEMM).
 template <bool WIDE> struct GgWarps {
     static constexpr int THREADS = WIDE ? 128 : 256;
     static constexpr int WN = WIDE ? 2 : 4;          // warps along n
@@ -250,5 +251,3 @@ __device__ __forceinline__ void gg_weight(const T* dy, const T* x, const long lo
 
 GG_ENTRIES(bf16, __nv_bfloat16, true)
 GG_ENTRIES(f16, __half, true)
-GG_ENTRIES(bf16_narrow, __nv_bfloat16, false)
-GG_ENTRIES(f16_narrow, __half, false)

@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * The MoE benchmark model's grouped GEMMs (Qwen3-MoE shape: 16,384 tokens x top-8 = 131,072 rows
  * routed uniformly at random over 64 experts, hidden 1024, expert width 512), bf16, for both
  * implementations behind {@code GroupedGemmKernels} on CUDA: our single-launch tensor-core kernel
- * ({@code impl=kernel}: 4 warps of 64 x 64; {@code narrow}: 8 warps of 64 x 32) and one cuBLASLt
+ * ({@code impl=kernel}) and one cuBLASLt
  * product per expert ({@code impl=cublaslt}). {@code pass}:
  * {@code fwd} (rows x w_g^T, gate/up projection), {@code dx} (rows x w_g) and {@code dw}
  * (dy_g^T x_g). The {@code [cuda-events]} line gives device TFLOP/s ({@code 2 R N K} flops).
@@ -48,7 +48,7 @@ public class GroupedGemmBenchmark {
     static final int HIDDEN = 1024;
     static final int WIDTH = 512;
 
-    @Param({"kernel", "narrow", "cublaslt"})
+    @Param({"kernel", "cublaslt"})
     public String impl;
 
     @Param({"fwd", "dx", "dw"})

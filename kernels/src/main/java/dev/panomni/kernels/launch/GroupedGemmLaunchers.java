@@ -13,7 +13,6 @@ import dev.panomni.tensor.Tensor;
 public final class GroupedGemmLaunchers {
     private static final int TILE = 128;
     private static final Variant WIDE = new Variant("", 128);
-    private static final Variant NARROW = new Variant("_narrow", 256);
 
     /** One warp grid of the kernels: its entry points and block size. */
     private record Variant(KernelLauncher fwdBf16, KernelLauncher fwdF16, KernelLauncher dxBf16, KernelLauncher dxF16,
@@ -28,12 +27,9 @@ public final class GroupedGemmLaunchers {
         }
     }
 
-    /**
-     * The warp grid: 4 warps of 64 x 64 unless {@code -Dpanomni.cuda.groupedGemm=narrow} asks for
-     * 8 warps of 64 x 32 (read at each call, for GroupedGemmBenchmark's comparison).
-     */
+    /** The instantiated warp grid: 4 warps of 64 x 64. */
     private static Variant variant() {
-        return "narrow".equalsIgnoreCase(System.getProperty("panomni.cuda.groupedGemm")) ? NARROW : WIDE;
+        return WIDE;
     }
 
     private GroupedGemmLaunchers() {
