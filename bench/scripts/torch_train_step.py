@@ -12,6 +12,26 @@ import torch
 from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM
 
 
+def build_model(name, layers=None, seq=4096):
+    """The benchmark shape `name` (qwen3 or qwen3_moe) with fresh fp32 weights on the CPU, as Panomni's
+    BenchmarkModels builds it; returns (model, config, layer count)."""
+    if name == "qwen3":
+        layers = layers or 28
+        cfg = Qwen3Config(vocab_size=151936, hidden_size=1024, num_hidden_layers=layers, num_attention_heads=16,
+                          num_key_value_heads=8, head_dim=128, intermediate_size=3072, rope_theta=1e6,
+                          tie_word_embeddings=True, max_position_embeddings=seq)
+        return Qwen3ForCausalLM(cfg), cfg, layers
+    if name == "qwen3_moe":
+        layers = layers or 12
+        cfg = Qwen3MoeConfig(vocab_size=151936, hidden_size=1024, num_hidden_layers=layers, num_attention_heads=16,
+                             num_key_value_heads=8, head_dim=128, intermediate_size=3072, moe_intermediate_size=512,
+                             num_experts=64, num_experts_per_tok=8, norm_topk_prob=True, decoder_sparse_step=1,
+                             mlp_only_layers=[], output_router_logits=True, router_aux_loss_coef=0.001,
+                             rope_theta=1e6, tie_word_embeddings=False, max_position_embeddings=seq)
+        return Qwen3MoeForCausalLM(cfg), cfg, layers
+    raise ValueError(f"model must be qwen3 or qwen3_moe, got {name}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--compile", action="store_true")
@@ -22,20 +42,7 @@ def main():
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--model", choices=["qwen3", "qwen3_moe"], default="qwen3")
     a = ap.parse_args()
-    if a.model == "qwen3":
-        a.layers = a.layers or 28
-        cfg = Qwen3Config(vocab_size=151936, hidden_size=1024, num_hidden_layers=a.layers, num_attention_heads=16,
-                          num_key_value_heads=8, head_dim=128, intermediate_size=3072, rope_theta=1e6,
-                          tie_word_embeddings=True, max_position_embeddings=a.seq)
-        model = Qwen3ForCausalLM(cfg)
-    else:
-        a.layers = a.layers or 12
-        cfg = Qwen3MoeConfig(vocab_size=151936, hidden_size=1024, num_hidden_layers=a.layers, num_attention_heads=16,
-                             num_key_value_heads=8, head_dim=128, intermediate_size=3072, moe_intermediate_size=512,
-                             num_experts=64, num_experts_per_tok=8, norm_topk_prob=True, decoder_sparse_step=1,
-                             mlp_only_layers=[], output_router_logits=True, router_aux_loss_coef=0.001,
-                             rope_theta=1e6, tie_word_embeddings=False, max_position_embeddings=a.seq)
-        model = Qwen3MoeForCausalLM(cfg)
+    model, cfg, a.layers = build_model(a.model, a.layers, a.seq)
     model = model.to(torch.bfloat16).cuda()
     params = sum(p.numel() for p in model.parameters())
     model.config._attn_implementation = "sdpa"

@@ -55,21 +55,8 @@ public final class TrainStepRunner {
             System.err.println("TrainStepRunner: no CUDA device: " + CudaRuntime.unavailableReason());
             System.exit(2);
         }
-        TextModelConfig cfg = switch (family) {
-            case "qwen3" -> {
-                layers = layers < 0 ? 28 : layers;
-                yield new TextModelConfig("qwen3", 151_936, 1024, layers, 16, 8, 128, 3072, 1_000_000.0, null,
-                        1e-6, true, false, true, 0, 0, 0, false, 0.0, new boolean[layers]);
-            }
-            case "qwen3_moe" -> {
-                layers = layers < 0 ? 12 : layers;
-                boolean[] moe = new boolean[layers];
-                java.util.Arrays.fill(moe, true);
-                yield new TextModelConfig("qwen3_moe", 151_936, 1024, layers, 16, 8, 128, 3072, 1_000_000.0, null,
-                        1e-6, true, false, false, 64, 8, 512, true, 0.001, moe);
-            }
-            default -> throw new IllegalArgumentException("--model must be qwen3 or qwen3_moe, got " + family);
-        };
+        TextModelConfig cfg = BenchmarkModels.config(family, layers);
+        layers = cfg.layers();
         Device cuda = Device.cuda(0);
         CudaDevice dev = CudaRuntime.device(cuda);
         try (CausalLm model = new CausalLm(cfg, 0)) {

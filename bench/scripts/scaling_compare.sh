@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Multi-GPU scaling and long context, Panomni beside PyTorch FSDP2 on the same GPUs, in one go:
+#   1. per model (qwen3, qwen3_moe): TrainStepRunner on one GPU (the no-engine baseline), ScalingRunner on
+#      1 and N GPUs (FSDP over N, and ep = N for the MoE), then torch_fsdp_train_step.py (FSDP2) on 1 and N GPUs;
+#   2. long context on N GPUs, qwen3 shape, one document per step: ScalingRunner --sp ulysses, then --sp ring.
+# Every line starting with "[scaling]" or "[train-step]" is a result; they are repeated at the end.
+#
+# Usage: bench/scripts/scaling_compare.sh RUNTIME [--gpus N] [--models "qwen3 qwen3_moe"] [--steps 3]
+#            [--warmup 2] [--sweep 8192,16384,...] [--ring-sweep 8192,...] [--torch-ac] [--no-baseline]
+#            [--no-scaling] [--no-long] [--limit SECONDS]
+#   RUNTIME: the image of `./panomni package --with-bench` (runtime/, lib/, bench-lib/, and test-lib/ for
+#            the parallel module's test jar, which holds the text-model adapter of the engine).
+#   --gpus: the largest rank count (default: every GPU nvidia-smi lists). --torch-ac: also run FSDP2 with
+#   activation checkpointing (Panomni's engine always recomputes each layer). --limit: cap of each scaling
+#   or PyTorch run (default 240 s); the sweeps get their own caps (300 s Ulysses, 180 s ring).
+# NVLink multicast stays off: NCCL_NVLS_ENABLE=0 unless the environment sets it.
+set -uo pipefail
+if [ $# -lt 1 ] || [ ! -x "$1/runtime/bin/java" ]; then
+    echo "usage: $0 RUNTIME [options]: RUNTIME must be a runtime image with runtime/bin/java (./panomni package --with-bench)" >&2
+    exit 2
+fi
+runtime=$1
+shift
+gpus=""
+models="qwen3 qwen3_moe"
+steps=3
+warmup=2
+sweep="8192,16384,32768,65536,131072"
+ring_sweep="8192,16384,32768,65536"
+torch_ac=0
+baseline=1
+scaling=1
+long=1
+limit=240
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --gpus) gpus=$2; shift 2 ;;
+        --models) models=$2; shift 2 ;;
+        --steps) steps=$2; shift 2 ;;
+        --warmup) warmup=$2; shift 2 ;;
+        --sweep) sweep=$2; shift 2 ;;
+        --ring-sweep) ring_sweep=$2; shift 2 ;;
+        --torch-ac) torch_ac=1; shift ;;
+        --no-baseline) baseline=0; shift ;;
+        --no-scaling) scaling=0; shift ;;
+        --no-long) long=0; shift ;;
+        --limit) limit=$2; shift 2 ;;
+        *) echo "unknown option $1 (use --gpus --models --steps --warmup --sweep --ring-sweep --torch-ac" \
+               "--no-baseline --no-scaling --no-long --limit)" >&2; exit 2 ;;
+    esac
+done
+export NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-0}
+here=$(cd "$(dirname "$0")" && pwd)
+parallel_tests=$(ls "$runtime"/test-lib/panomni-parallel-*-tests.jar 2>/dev/null | head -1)
+if [ -z "$parallel_tests" ]; then
+    echo "$0: $runtime/test-lib has no panomni-parallel-*-tests.jar (ScalingRunner needs its TextModelParallel):" \
+         "build with tests compiled (-DskipTests, not -Dmaven.test.skip) before packaging" >&2
+    exit 2
+fi
+cp="$runtime/lib/*:$runtime/bench-lib/*:$parallel_tests"
+java=("$runtime/runtime/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp "$cp")
+nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv,noheader || true
+if [ -z "$gpus" ]; then
+    gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 1)
+    [ "$gpus" -ge 1 ] || gpus=1
+fi
+counts=1
+[ "$gpus" -gt 1 ] && counts="1 $gpus"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "NCCL_NVLS_ENABLE=$NCCL_NVLS_ENABLE, GPUs used: $gpus, models: $models, steps $steps after $warmup warmup"
+
+# run LIMIT TAG CMD...: runs CMD under a wall-clock cap, its output (stdout and stderr) to stdout and the log.
+run() {
+    local cap=$1 tag=$2
+    shift 2
+    echo "== $*" | tee -a "$log"
+    local t0=$SECONDS
+    timeout -k 30 "$cap" "$@" 2>&1 | tee -a "$log"
+    local rc=${PIPESTATUS[0]}
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        echo "[$tag] run exceeded ${cap}s and was stopped: $*" | tee -a "$log"
+    elif [ "$rc" -ne 0 ]; then
+        echo "[$tag] run failed with exit status $rc: $*" | tee -a "$log"
+    fi
+    echo "== $((SECONDS - t0)) s" | tee -a "$log"
+}
+
+# torchrun as a module (no PATH assumption); --standalone picks a free rendezvous port per run.
+torch_fsdp=(python3 -m torch.distributed.run --standalone --nproc-per-node)
+
+if [ $scaling -eq 1 ]; then
+    for m in $models; do
+        if [ $baseline -eq 1 ]; then
+            run "$limit" train-step "${java[@]}" dev.panomni.bench.train.TrainStepRunner --model "$m" \
+                --steps "$steps" --warmup "$warmup"
+        fi
+        run $((limit * 2)) scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model "$m" \
+            --gpus "${counts// /,}" --steps "$steps" --warmup "$warmup"
+        for n in $counts; do
+            run "$limit" scaling "${torch_fsdp[@]}" "$n" "$here/torch_fsdp_train_step.py" --model "$m" \
+                --steps "$steps" --warmup "$warmup"
+            if [ $torch_ac -eq 1 ]; then
+                run "$limit" scaling "${torch_fsdp[@]}" "$n" "$here/torch_fsdp_train_step.py" --model "$m" \
+                    --steps "$steps" --warmup "$warmup" --ac
+            fi
+        done
+    done
+fi
+
+if [ $long -eq 1 ]; then
+    run 300 scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model qwen3 --gpus "$gpus" \
+        --sp ulysses --seq-sweep "$sweep" --steps 1 --warmup 1
+    run 180 scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model qwen3 --gpus "$gpus" \
+        --sp ring --seq-sweep "$ring_sweep" --steps 1 --warmup 1
+fi
+
+echo
+echo "== results"
+grep -E '^\[(scaling|train-step)\]' "$log" | grep -v '\] note:'
