@@ -168,6 +168,8 @@ public final class RingAttention implements AttentionFunction {
         Tensor dq = Tensor.zeros(DType.F32, q.device(), q.shape());
         Tensor dkv;
         try (Scope s = Scope.open("ring.backward")) {
+            // BlockAttentionKernels take one compute dtype: the merged F32 output goes in as q's (BF16 on GPUs).
+            Tensor outC = Layout.cast(out, q.dtype());
             Tensor kv = Joining.stack(new Tensor[] {k, v}, 0);
             Tensor grad = Tensor.zeros(DType.F32, kv.device(), kv.shape());   // dk, dv of the block held
             for (int step = 0; step < n; step++) {
@@ -178,10 +180,11 @@ public final class RingAttention implements AttentionFunction {
                     incoming = Tensor.empty(kv.dtype(), kv.device(), kv.shape());
                     kvTransfer = new Work[] {sp.send(kv, next()), sp.recv(incoming, prev())};
                 }
-                Tensor[] g = BlockAttention.backwardOf(dout, null, q, part(kv, 0), part(kv, 1), out, lse,
+                Tensor[] g = BlockAttention.backwardOf(dout, null, q, part(kv, 0), part(kv, 1), outC, lse,
                         ring.mask(me, owner), scale);
-                Arith.addInPlace(dq, g[0]);
-                Arith.addInPlace(grad, Joining.stack(new Tensor[] {g[1], g[2]}, 0));
+                // The block gradients come in the compute dtype (BF16 on GPUs); they accumulate in F32.
+                Arith.addInPlace(dq, Layout.cast(g[0], DType.F32));
+                Arith.addInPlace(grad, Layout.cast(Joining.stack(new Tensor[] {g[1], g[2]}, 0), DType.F32));
                 // The accumulated gradient moves on with the block; after the last step it goes home.
                 Tensor gradIn = Tensor.empty(DType.F32, grad.device(), grad.shape());
                 Work send = sp.send(grad, next());

@@ -2,6 +2,7 @@ package dev.panomni.parallel.text;
 
 import dev.panomni.parallel.comm.InProcessCommunicator;
 import dev.panomni.parallel.comm.InProcessGroup;
+import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Scope;
 
 import java.util.ArrayList;
@@ -71,6 +72,24 @@ public final class Ranks {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /**
+     * The CPU {@link RankGroup}: ranks as threads over an in-process group (device {@link Device#CPU}),
+     * each collective failing after {@code timeoutMillis} when a rank does not arrive.
+     */
+    public static RankGroup inProcess(long timeoutMillis) {
+        return new RankGroup() {
+            @Override
+            public <T> List<T> run(int n, RankGroup.Body<T> body) throws Exception {
+                return Ranks.run(n, timeoutMillis, world -> body.run(world, Device.CPU));
+            }
+
+            @Override
+            public String describe() {
+                return "in-process, cpu";
+            }
+        };
     }
 
     /** What a rank threw. */

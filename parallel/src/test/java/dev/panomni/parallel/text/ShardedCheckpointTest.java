@@ -50,25 +50,25 @@ class ShardedCheckpointTest {
         DeviceMesh mesh = engine.mesh();
         MeshShape shape = mesh.shape();
         int dpIndex = mesh.index(MeshDim.DP_REPLICATE) * shape.dpShard() + mesh.index(MeshDim.DP_SHARD);
-        TextModelParallel.LocalBatch local = TextModelParallel.collate(ParallelEquivalenceTest.documents("moe", step),
+        TextModelParallel.LocalBatch local = TextModelParallel.collate(TinyTextModels.documents("moe", step),
                 dpIndex, shape.dpReplicate() * shape.dpShard(), mesh.index(MeshDim.SP), shape.sp(),
                 SequenceParallelMode.ULYSSES.sharding());
         engine.beginStep();
         engine.setSequenceLayout(local.layout());
         Tensor[] loss = TextModelParallel.loss(model, engine, local.batch(), TextModelParallel.CHUNK);
         engine.backward(loss[0]);
-        engine.clipGradNorm(ParallelEquivalenceTest.MAX_NORM);
+        engine.clipGradNorm(TinyTextModels.MAX_NORM);
         opt.step();
         opt.zeroGrad();
     }
 
     /** Trains 2 steps on 4 ranks, saves, trains a third. */
     static Run saveAfterTwoSteps(Path dir) throws Exception {
-        TextModelConfig cfg = ParallelEquivalenceTest.moe();
+        TextModelConfig cfg = TinyTextModels.moe();
         List<Run> runs = Ranks.run(SAVED.worldSize(), 60_000, world -> {
             try (DeviceMesh mesh = new DeviceMesh(SAVED, world); CausalLm model = new CausalLm(cfg, 1);
                  ParallelModel engine = new ParallelModel(model, TextModelParallel.plan(), mesh, ParallelOptions.defaults());
-                 AdamW opt = ParallelEquivalenceTest.optimizer(engine.parameters())) {
+                 AdamW opt = TinyTextModels.optimizer(engine.parameters())) {
                 trainStep(model, engine, opt, 0);
                 trainStep(model, engine, opt, 1);
                 ShardedCheckpoint.save(dir, engine, opt.stateDict());
@@ -82,11 +82,11 @@ class ShardedCheckpointTest {
 
     /** Loads on {@code shape} into a differently initialized model, checks, trains the third step. */
     static Run load(Path dir, MeshShape shape) throws Exception {
-        TextModelConfig cfg = ParallelEquivalenceTest.moe();
+        TextModelConfig cfg = TinyTextModels.moe();
         return Ranks.run(shape.worldSize(), 60_000, world -> {
             try (DeviceMesh mesh = new DeviceMesh(shape, world); CausalLm model = new CausalLm(cfg, 999);
                  ParallelModel engine = new ParallelModel(model, TextModelParallel.plan(), mesh, ParallelOptions.defaults());
-                 AdamW opt = ParallelEquivalenceTest.optimizer(engine.parameters())) {
+                 AdamW opt = TinyTextModels.optimizer(engine.parameters())) {
                 Map<String, Tensor> state = ShardedCheckpoint.load(dir, engine);
                 opt.loadStateDict(state);
                 Map<String, float[]> loaded = arrays(engine.gatherFullParameters());
@@ -105,13 +105,13 @@ class ShardedCheckpointTest {
             for (Map.Entry<String, float[]> e : original.saved().entrySet()) {
                 assertArrayEquals(e.getValue(), loaded.saved().get(e.getKey()), 0f,
                         shape + ": " + e.getKey() + " must load bit for bit");
-                double err = ParallelEquivalenceTest.relError(loaded.continued().get(e.getKey()),
+                double err = TrainingTrace.relError(loaded.continued().get(e.getKey()),
                         original.continued().get(e.getKey()));
                 assertTrue(err <= ParallelEquivalenceTest.TOLERANCE, shape + ": " + e.getKey()
                         + " after resuming differs by " + err);
             }
         }
-        try (Scope s = Scope.open(); CausalLm plain = new CausalLm(ParallelEquivalenceTest.moe(), 5)) {
+        try (Scope s = Scope.open(); CausalLm plain = new CausalLm(TinyTextModels.moe(), 5)) {
             Map<String, Tensor> full = ShardedCheckpoint.readFull(dir);
             Map<String, Tensor> params = new LinkedHashMap<>();
             for (String name : plain.stateDict().keySet()) {
