@@ -2,6 +2,7 @@ package dev.panomni.bench.train;
 
 import dev.panomni.kernels.runtime.CudaDevice;
 import dev.panomni.kernels.runtime.CudaRuntime;
+import dev.panomni.kernels.runtime.KernelProfile;
 import dev.panomni.modalities.text.model.CausalLm;
 import dev.panomni.modalities.text.model.CausalLmOutput;
 import dev.panomni.modalities.text.model.PackedBatch;
@@ -21,7 +22,8 @@ import java.util.Random;
  * {@code --model qwen3_moe} the Qwen3-MoE shape (12 layers, 64 experts of 512, top-8 renormalized,
  * load-balancing loss 0.001, untied head). {@code --phases} also reports the mean device time of
  * forward, backward and optimizer (each phase ended by a synchronization, so the step is slightly
- * slower than without). Compare with bench/scripts/torch_train_step.py run on the same GPU.
+ * slower than without). With {@code -Dpanomni.cuda.profile=true} the timed steps also print device
+ * time per kernel ({@link KernelProfile}). Compare with bench/scripts/torch_train_step.py run on the same GPU.
  *
  * <pre>java ... -cp panomni.jar:bench.jar dev.panomni.bench.train.TrainStepRunner [--model qwen3]
  *     [--batch 4] [--seq 4096] [--steps 6] [--warmup 2] [--layers N] [--phases]</pre>
@@ -70,6 +72,9 @@ public final class TrainStepRunner {
             dev.synchronize();
             dev.resetPoolPeak();
             for (int s = 0; s < warmup + steps; s++) {
+                if (s == warmup && KernelProfile.ENABLED) {
+                    KernelProfile.reset();
+                }
                 long[][] docs = new long[batch][seq];
                 for (long[] d : docs) {
                     for (int t = 0; t < seq; t++) {
@@ -106,6 +111,9 @@ public final class TrainStepRunner {
                 System.out.printf(Locale.ROOT, "[train-step] phases (mean per step): forward %.1f ms, backward %.1f ms, "
                         + "optimizer %.1f ms%n", phaseTotal[0] * 1e3 / steps, phaseTotal[1] * 1e3 / steps,
                         phaseTotal[2] * 1e3 / steps);
+            }
+            if (KernelProfile.ENABLED) {
+                KernelProfile.report(System.out, steps, 45);
             }
             System.out.printf(Locale.ROOT, "[train-step] panomni %s (%d layers, %.0fM parameters) B%d S%d bf16 on %s: "
                             + "%.0f tokens/s, peak %.1f GiB%n", family, layers, parameterCount(model) / 1e6, batch, seq,

@@ -12,6 +12,7 @@ import dev.panomni.kernels.runtime.CudaDevice;
 import dev.panomni.kernels.runtime.CudaEvent;
 import dev.panomni.kernels.runtime.CudaRuntime;
 import dev.panomni.kernels.runtime.CudaStream;
+import dev.panomni.kernels.runtime.KernelProfile;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -127,7 +128,11 @@ public final class CublasLtGemm {
             if (!plan.tuned) {
                 tune(plan, stream, shape, a, b, c, scalars, workspace);
             }
+            Object timing = KernelProfile.ENABLED ? KernelProfile.begin(stream, profileName(shape)) : null;
             int rc = run(plan, plan.chosen, stream, a, b, c, c, scalars, workspace);
+            if (timing != null) {
+                KernelProfile.end(stream, timing);
+            }
             if (rc != 0) {
                 throw CublasStatus.exception(rc, "cublasLtMatmul(" + shape + ")");
             }
@@ -135,6 +140,12 @@ public final class CublasLtGemm {
         if (CudaRuntime.syncEveryLaunch()) {
             stream.synchronize();
         }
+    }
+
+    /** "cublasLt m x n x k" with the batch and whether the shape's row count varies (grouped), for the profile. */
+    private static String profileName(GemmShape s) {
+        return "cublasLt gemm " + s.m() + "x" + s.n() + "x" + s.k() + (s.batch() > 1 ? " batch " + s.batch() : "")
+                + (s.outputType() != s.dataType() ? " f32-out" : "");
     }
 
     private int run(GemmPlan plan, int algo, CudaStream stream, long a, long b, long c, long d, MemorySegment scalars,

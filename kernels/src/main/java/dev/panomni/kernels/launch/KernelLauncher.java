@@ -9,6 +9,7 @@ import dev.panomni.kernels.runtime.CudaDevice;
 import dev.panomni.kernels.runtime.CudaErrors;
 import dev.panomni.kernels.runtime.CudaRuntime;
 import dev.panomni.kernels.runtime.CudaStream;
+import dev.panomni.kernels.runtime.KernelProfile;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -71,8 +72,12 @@ final class KernelLauncher {
         if (c.sharedBytes() > DEFAULT_SHARED_LIMIT) {
             raiseSharedLimit(device, f, c.sharedBytes(), op);
         }
+        Object timing = KernelProfile.ENABLED ? KernelProfile.begin(stream, kernel) : null;
         int rc = CudaDriver.cuLaunchKernel(f, c.gridX(), c.gridY(), c.gridZ(), c.blockX(), c.blockY(), c.blockZ(),
                 c.sharedBytes(), stream.handle(), args.pointerArray(), MemorySegment.NULL);
+        if (timing != null) {
+            KernelProfile.end(stream, timing);
+        }
         if (rc != CUresult.CUDA_SUCCESS) {
             CudaException cause = CudaErrors.exception(rc, "cuLaunchKernel");
             throw new KernelLaunchException("kernel " + kernel + " (" + module + ".cu) failed to launch for " + op
