@@ -1,6 +1,6 @@
 // Broadcasting arithmetic: the CUDA side of dev.panomni.tensor.ops.ArithKernels
 // (CPU twin: tensor/.../cpu/CpuArithKernels.java). Floats compute in fp32, any storage dtype.
-#include "common.cuh"
+#include "vec.cuh"
 
 enum : int { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2, OP_DIV = 3 };
 
@@ -37,18 +37,45 @@ extern "C" __global__ void binary_strided(int op, int dt, const char* a, Strided
     }
 }
 
-// Same-shape contiguous fp32 fast path: 16-byte accesses.
-extern "C" __global__ void binary_f32_contig(int op, const float* __restrict__ a, const float* __restrict__ b,
-                                             float* __restrict__ out, long long n) {
-    long long n4 = n / 4;
-    GRID_STRIDE_LOOP(i, n4) {
-        float4 x = reinterpret_cast<const float4*>(a)[i];
-        float4 y = reinterpret_cast<const float4*>(b)[i];
-        reinterpret_cast<float4*>(out)[i] =
-            make_float4(apply_f(op, x.x, y.x), apply_f(op, x.y, y.y), apply_f(op, x.z, y.z), apply_f(op, x.w, y.w));
+// Contiguous float fast path, 16-byte accesses: out[i] = a[i] op b[j] with j = i (b of out's shape)
+// or, when b_cols > 0, j = i / b_cols (b holds one value per row of b_cols elements: a per-token
+// scale such as the MoE routing weight). The vector loop needs 16-byte aligned a and out (and b
+// when it has out's shape) and, per row, whole vectors (b_cols a multiple of the vector width).
+template <typename T>
+__device__ void binary_contig(int op, const T* a, const T* b, T* out, long long n, long long b_cols) {
+    constexpr int N = Vec<T>::N;
+    long long start = 0;
+    bool rows = b_cols > 0;
+    if (aligned16(a) && aligned16(out) && (rows ? b_cols % N == 0 : aligned16(b))) {
+        long long nv = n / N;
+        GRID_STRIDE_LOOP(i, nv) {
+            float x[N], y[N];
+            load_vec(a + i * N, x);
+            if (rows) {
+                float v = to_f(b[i * N / b_cols]);
+#pragma unroll
+                for (int e = 0; e < N; e++) y[e] = v;
+            } else {
+                load_vec(b + i * N, y);
+            }
+#pragma unroll
+            for (int e = 0; e < N; e++) x[e] = apply_f(op, x[e], y[e]);
+            store_vec(out + i * N, x);
+        }
+        start = nv * N;
     }
-    GRID_STRIDE_LOOP(j, n - n4 * 4) { out[n4 * 4 + j] = apply_f(op, a[n4 * 4 + j], b[n4 * 4 + j]); }
+    GRID_STRIDE_LOOP(j, n - start) {
+        long long i = start + j;
+        out[i] = from_f<T>(apply_f(op, to_f(a[i]), to_f(b[rows ? i / b_cols : i])));
+    }
 }
+
+#define ARITH_ENTRIES(SUF, T)                                                                               \
+    extern "C" __global__ void binary_contig_##SUF(int op, const T* a, const T* b, T* out, long long n,    \
+                                                  long long b_cols) {                                      \
+        binary_contig<T>(op, a, b, out, n, b_cols);                                                         \
+    }
+PANOMNI_FOR_FLOAT_TYPES(ARITH_ENTRIES)
 
 // out = a * scale + shift, contiguous, any dtype. Floats use one fp32 fma (as the CPU's F32 path);
 // integers compute in double and truncate, as the CPU does.

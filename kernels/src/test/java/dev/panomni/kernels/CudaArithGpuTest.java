@@ -47,10 +47,14 @@ class CudaArithGpuTest {
     @Test
     void binaryBroadcastsOverEveryDtypeAndOp() {
         long[][][] cases = {
-            {{37, 53}, {37, 53}},          // same shape: the F32 fast path
+            {{37, 53}, {37, 53}},          // same shape: the contiguous fast path (tail past the vectors)
+            {{64, 48}, {64, 48}},          // same shape, whole vectors only
             {{5, 1, 7}, {1, 6, 7}},        // both broadcast
             {{4097}, {1}},                 // scalar-like b
             {{3, 1}, {3, 129}},            // a broadcast along the last dim
+            {{6, 5, 64}, {6, 5, 1}},       // b one value per row: the fast path's row form (whole vectors)
+            {{33, 20}, {33, 1}},           // b per row, rows not a whole number of vectors
+            {{9, 1}, {9, 32}},             // a per row: commutative ops swap into the row form
         };
         long seed = 1;
         for (DType dt : new DType[] {DType.F32, DType.BF16, DType.F16, DType.I32, DType.I64}) {

@@ -13,7 +13,7 @@ import java.util.Arrays;
 public final class ArithLaunchers {
     private static final int THREADS = 256;
     private static final KernelLauncher BINARY_STRIDED = new KernelLauncher("arith", "binary_strided");
-    private static final KernelLauncher BINARY_F32_CONTIG = new KernelLauncher("arith", "binary_f32_contig");
+    private static final FloatKernel BINARY_CONTIG = new FloatKernel("arith", "binary_contig");
     private static final KernelLauncher AFFINE = new KernelLauncher("arith", "affine");
     private static final KernelLauncher SUM_TO = new KernelLauncher("arith", "sum_to");
     private static final KernelLauncher SUM_TO_BLOCKS = new KernelLauncher("arith", "sum_to_blocks");
@@ -48,28 +48,52 @@ public final class ArithLaunchers {
         }
     }
 
-    /** Whether {@link #binaryF32Contiguous} can run: F32, all contiguous, all 16-byte aligned. */
-    public static boolean canRunF32Contiguous(Tensor a, Tensor b, Tensor out) {
-        return out.dtype() == DType.F32 && a.isContiguous() && b.isContiguous() && out.isContiguous()
-                && CudaTensors.address(a) % 16 == 0 && CudaTensors.address(b) % 16 == 0
-                && CudaTensors.address(out) % 16 == 0;
-    }
-
-    /** {@code out = a op b} for contiguous, 16-byte aligned F32 tensors of one shape (16-byte accesses). */
-    public static void binaryF32Contiguous(CudaStream s, BinaryOp op, Tensor a, Tensor b, Tensor out) {
-        if (!canRunF32Contiguous(a, b, out) || a.numel() != out.numel() || b.numel() != out.numel()) {
-            throw new IllegalArgumentException("binary_f32_contig needs contiguous aligned F32 tensors of one size, got "
-                    + a.describe() + ", " + b.describe() + ", " + out.describe());
+    /**
+     * {@code out = a op b} on the contiguous fast path, when it applies: float {@code out} and
+     * {@code a} contiguous of out's shape, and {@code b} either the same or one value per row of the
+     * last dim (a view broadcast along it, e.g. [T, 1] expanded to [T, H], whose other dims are
+     * contiguous). Returns false, launching nothing, otherwise.
+     */
+    public static boolean binaryContiguous(CudaStream s, BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        DType dt = out.dtype();
+        if (!dt.isFloating() || a.dtype() != dt || b.dtype() != dt || !out.isContiguous() || !a.isContiguous()
+                || !Arrays.equals(a.shape(), out.shape())) {
+            return false;
         }
         long n = out.numel();
+        long bCols;
+        if (b.isContiguous() && Arrays.equals(b.shape(), out.shape())) {
+            bCols = 0;
+        } else if (out.rank() >= 1 && out.size(-1) > 0 && Arrays.equals(b.shape(), out.shape()) && perRow(b)) {
+            bCols = out.size(-1);
+        } else {
+            return false;
+        }
         if (n == 0) {
-            return;
+            return true;
         }
         try (KernelArgs k = KernelArgs.open()) {
-            k.i32(code(op)).ptr(a).ptr(b).ptr(out).i64(n);
-            BINARY_F32_CONTIG.launch(s, LaunchConfig.gridStride(s.device(), Math.max(1, n / 4), THREADS), k,
-                    "ArithKernels.binary " + op);
+            k.i32(code(op)).ptr(a).ptr(b).ptr(out).i64(n).i64(bCols);
+            BINARY_CONTIG.of(dt).launch(s, LaunchConfig.gridStride(s.device(),
+                    Math.max(1, n / FloatKernel.vectorWidth(dt)), THREADS), k, "ArithKernels.binary " + op);
         }
+        return true;
+    }
+
+    /** Whether {@code b} is constant along its last dim and row-major contiguous over the others. */
+    private static boolean perRow(Tensor b) {
+        int r = b.rank();
+        if (b.stride(r - 1) != 0 && b.size(r - 1) != 1) {
+            return false;
+        }
+        long expected = 1;
+        for (int d = r - 2; d >= 0; d--) {
+            if (b.size(d) != 1 && b.stride(d) != expected) {
+                return false;
+            }
+            expected *= b.size(d);
+        }
+        return true;
     }
 
     /** {@code out = a * scale + shift}; contiguous, same shape and dtype. */
