@@ -96,10 +96,7 @@ public final class CudaIndexingKernels implements IndexingKernels {
     }
 
     private static void report(CudaStream s, Tensor bad, String op, Tensor index, int dim, long size) {
-        long at = DeviceIndexErrors.firstBad(s, bad);
-        if (at >= 0) {
-            throw DeviceIndexErrors.outOfRange(op, DeviceIndexErrors.indexAt(index, at), dim, size, at, index.shape());
-        }
+        DeviceIndexErrors.report(s, bad, op, index, dim, size);
     }
 
     private static long prod(long[] shape, int from, int to) {

@@ -182,20 +182,35 @@ class CudaIndexingGpuTest {
 
     @Test
     void badIndicesThrowNamingTheOpAndLeaveIndexAddUntouched() {
+        // Index checks are read at the device's next host synchronization (DeviceIndexErrors).
+        Runnable sync = () -> dev.panomni.kernels.runtime.CudaRuntime.device(0).synchronize();
         Tensor src = toGpu(CudaTestSupport.random(DType.F32, 1, -1, 1, 4, 6));
         Tensor bad = toGpu(Tensor.ofLongs(new long[] {0, 3, 9, 1}, 4));
-        TensorOpException e = assertThrows(TensorOpException.class,
-                () -> gpu(IndexingKernels.class).indexSelect(src, 0, bad, poisoned(DType.F32, CUDA, 4, 6)));
+        TensorOpException e = assertThrows(TensorOpException.class, () -> {
+            gpu(IndexingKernels.class).indexSelect(src, 0, bad, poisoned(DType.F32, CUDA, 4, 6));
+            sync.run();
+        });
         assertTrue(e.getMessage().contains("indexSelect") && e.getMessage().contains("index 9"), e.getMessage());
         Tensor dst = toGpu(CudaTestSupport.random(DType.F32, 2, -1, 1, 4, 6));
         float[] before = dst.toFloatArray();
-        e = assertThrows(TensorOpException.class, () -> gpu(IndexingKernels.class).indexAdd(dst, 0, bad, src));
+        e = assertThrows(TensorOpException.class, () -> {
+            gpu(IndexingKernels.class).indexAdd(dst, 0, bad, src);
+            sync.run();
+        });
         assertTrue(e.getMessage().contains("indexAdd") && e.getMessage().contains("index 9"), e.getMessage());
         assertArrayEquals(before, dst.toFloatArray(), "indexAdd with a bad index changed dst");
         Tensor idx2 = toGpu(Tensor.ofLongs(new long[] {0, 1, -1, 2, 0, 1}, 1, 6));
-        e = assertThrows(TensorOpException.class,
-                () -> gpu(IndexingKernels.class).gather(src, 0, idx2, poisoned(DType.F32, CUDA, 1, 6)));
+        e = assertThrows(TensorOpException.class, () -> {
+            gpu(IndexingKernels.class).gather(src, 0, idx2, poisoned(DType.F32, CUDA, 1, 6));
+            sync.run();
+        });
         assertTrue(e.getMessage().contains("gather") && e.getMessage().contains("index -1"), e.getMessage());
+        // A copy to the host is a synchronization too: the error surfaces there, and only once.
+        Tensor out = poisoned(DType.F32, CUDA, 4, 6);
+        gpu(IndexingKernels.class).indexSelect(src, 0, bad, out);
+        e = assertThrows(TensorOpException.class, out::toFloatArray);
+        assertTrue(e.getMessage().contains("indexSelect") && e.getMessage().contains("index 9"), e.getMessage());
+        sync.run();
     }
 
     @Test

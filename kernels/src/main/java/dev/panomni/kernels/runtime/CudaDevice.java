@@ -45,6 +45,7 @@ public final class CudaDevice {
     private final CudaStream computeStream;
     private final ConcurrentHashMap<Object, Object> resources = new ConcurrentHashMap<>();
     private volatile HostStaging staging;
+    private final java.util.List<Runnable> hostSyncHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     CudaDevice(int ordinal) {
         this.ordinal = ordinal;
@@ -331,6 +332,23 @@ public final class CudaDevice {
         toHostCopies.increment();
         makeCurrent();
         staging().toHost(src, host, byteSize, computeStream);
+        afterHostSync();
+    }
+
+    /**
+     * Runs {@code hook} each time the host has waited for this device's compute stream (after
+     * {@link #synchronize} and {@link #copyToHost}): where results the device recorded for the
+     * host (index errors) can be read without a wait of their own. A hook may throw; the exception
+     * leaves the call that synchronized.
+     */
+    public void onHostSync(Runnable hook) {
+        hostSyncHooks.add(hook);
+    }
+
+    private void afterHostSync() {
+        for (Runnable hook : hostSyncHooks) {
+            hook.run();
+        }
     }
 
     /** Device-to-device copy on {@code stream}. */
@@ -371,6 +389,7 @@ public final class CudaDevice {
     public void synchronize() {
         makeCurrent();
         CudaErrors.check(CudaDriver.cuCtxSynchronize(), "cuCtxSynchronize(cuda:" + ordinal + ")");
+        afterHostSync();
     }
 
     @Override
