@@ -12,7 +12,8 @@
 #            the parallel module's test jar, which holds the text-model adapter of the engine).
 #   --gpus: the largest rank count (default: every GPU nvidia-smi lists). --torch-ac: also run FSDP2 with
 #   activation checkpointing (Panomni's engine always recomputes each layer). --limit: cap of each scaling
-#   or PyTorch run (default 240 s); the sweeps get their own caps (300 s Ulysses, 180 s ring).
+#   or PyTorch run (default 240 s); the sweeps get their own caps (--long-limit, default 300 s, for
+#   Ulysses; --ring-limit, default 180 s, for ring).
 # NVLink multicast stays off: NCCL_NVLS_ENABLE=0 unless the environment sets it.
 set -uo pipefail
 if [ $# -lt 1 ] || [ ! -x "$1/runtime/bin/java" ]; then
@@ -32,6 +33,8 @@ baseline=1
 scaling=1
 long=1
 limit=240
+long_limit=300
+ring_limit=180
 while [ $# -gt 0 ]; do
     case "$1" in
         --gpus) gpus=$2; shift 2 ;;
@@ -45,8 +48,10 @@ while [ $# -gt 0 ]; do
         --no-scaling) scaling=0; shift ;;
         --no-long) long=0; shift ;;
         --limit) limit=$2; shift 2 ;;
+        --long-limit) long_limit=$2; shift 2 ;;
+        --ring-limit) ring_limit=$2; shift 2 ;;
         *) echo "unknown option $1 (use --gpus --models --steps --warmup --sweep --ring-sweep --torch-ac" \
-               "--no-baseline --no-scaling --no-long --limit)" >&2; exit 2 ;;
+               "--no-baseline --no-scaling --no-long --limit --long-limit --ring-limit)" >&2; exit 2 ;;
     esac
 done
 export NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-0}
@@ -109,9 +114,9 @@ if [ $scaling -eq 1 ]; then
 fi
 
 if [ $long -eq 1 ]; then
-    run 300 scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model qwen3 --gpus "$gpus" \
+    run "$long_limit" scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model qwen3 --gpus "$gpus" \
         --sp ulysses --seq-sweep "$sweep" --steps 1 --warmup 1
-    run 180 scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model qwen3 --gpus "$gpus" \
+    run "$ring_limit" scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model qwen3 --gpus "$gpus" \
         --sp ring --seq-sweep "$ring_sweep" --steps 1 --warmup 1
 fi
 
