@@ -58,6 +58,7 @@ inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 inline void sincos(double a, double* s, double* c) { *s = std::sin(a); *c = std::cos(a); }
 inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
+inline float __uint_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
 #include <math.h>   // the C library's expf, logf, ... in the global namespace, as CUDA has them
 
 // ------------------------------------------------------------------ block and warp machinery
