@@ -96,6 +96,9 @@ CASES = [
     ("q before k", 130, 140, 2, 1, 64, True, meta_ring(600, [0, 600], rng_range(0, 130), rng_range(300, 440))),
     # the same block: the diagonal, documents starting mid-tile, an empty document
     ("q = k", 300, 300, 4, 2, 64, True, meta_ring(300, [0, 37, 37, 150, 300], rng_range(0, 300), rng_range(0, 300))),
+    # the same block, one document: diagonal tiles of one document must stay masked
+    ("q = k one document", 256, 256, 2, 1, 64, True, meta_ring(256, [0, 256], rng_range(0, 256), rng_range(0, 256))),
+    ("q = k one document D128", 192, 192, 2, 2, 128, True, meta_ring(192, [0, 192], rng_range(0, 192), rng_range(0, 192))),
     ("q = k bidirectional", 300, 300, 4, 2, 64, False, meta_ring(300, [0, 37, 37, 150, 300], rng_range(0, 300), rng_range(0, 300))),
     # load-balanced halves (two chunks each), positions within documents, D = 128
     ("load balanced", 192, 192, 2, 1, 128, True,

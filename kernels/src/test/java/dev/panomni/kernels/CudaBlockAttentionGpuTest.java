@@ -140,6 +140,13 @@ class CudaBlockAttentionGpuTest {
                     ring(300, withEmpty, range(0, 300), range(0, 300)),
                     ring(300, withEmpty, range(0, 300), range(20, 170)),
                     false),
+            // The diagonal step inside one document: whole tiles of one document that still need the mask.
+            new Case("query block = key block, one document", 4, 2, 64, true,
+                    ring(512, new int[] {0, 512}, range(0, 384), range(0, 384)),
+                    ring(512, new int[] {0, 512}, range(0, 384), range(384, 512)), false),
+            new Case("query block = key block, one document D128", 2, 1, 128, true,
+                    ring(512, new int[] {0, 512}, range(128, 512), range(128, 512)),
+                    ring(512, new int[] {0, 512}, range(128, 512), range(0, 128)), true),
             new Case("query block = key block, bidirectional", 8, 2, 128, false,
                     ring(300, withEmpty, range(0, 300), range(0, 300)),
                     ring(300, withEmpty, range(0, 300), range(20, 170)),
