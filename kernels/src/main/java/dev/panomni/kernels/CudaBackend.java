@@ -13,6 +13,7 @@ import dev.panomni.tensor.ops.GroupedGemmKernels;
 import dev.panomni.tensor.ops.LinalgKernels;
 import dev.panomni.tensor.ops.OptimizerKernels;
 import dev.panomni.tensor.ops.AttentionKernels;
+import dev.panomni.tensor.ops.BlockAttentionKernels;
 import dev.panomni.tensor.ops.EmbeddingKernels;
 import dev.panomni.tensor.ops.IndexingKernels;
 import dev.panomni.tensor.ops.LayoutKernels;
@@ -64,6 +65,7 @@ public final class CudaBackend implements Backend {
         register(TopKKernels.class, new CudaTopKKernels());
         register(SelectionKernels.class, new CudaSelectionKernels());
         register(AttentionKernels.class, new CudaAttentionKernels());
+        register(BlockAttentionKernels.class, new CudaBlockAttentionKernels());
     }
 
     private <K> void register(Class<K> family, K impl) {
