@@ -59,6 +59,7 @@ inline void sincos(double a, double* s, double* c) { *s = std::sin(a); *c = std:
 inline int __float_as_int(float f) { int i; std::memcpy(&i, &f, 4); return i; }
 inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
 inline float __uint_as_float(unsigned i) { float f; std::memcpy(&f, &i, 4); return f; }
+#define __align__(n) alignas(n)   // written before __shared__ in the kernels, so it leads the declaration
 #include <math.h>   // the C library's expf, logf, ... in the global namespace, as CUDA has them
 
 // ------------------------------------------------------------------ block and warp machinery
