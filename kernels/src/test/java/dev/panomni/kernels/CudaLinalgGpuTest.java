@@ -199,7 +199,8 @@ class CudaLinalgGpuTest {
         }
         try (Scope s = Scope.open("lceGpu")) {
             Tensor h = normal(DType.BF16, 510, t, d);
-            Tensor w = normal(DType.BF16, 511, v, d);
+            // Logits of order 1, as a trained head gives: bf16 logits then move probabilities by ~0.3%.
+            Tensor w = CudaTestSupport.random(DType.BF16, 511, -0.2, 0.2, v, d);
             Tensor hg = toGpu(h).requiresGrad(true);
             Tensor wg = toGpu(w).requiresGrad(true);
             Tensor loss = dev.panomni.tensor.ops.LinearCrossEntropy.loss(hg, wg,
@@ -209,9 +210,10 @@ class CudaLinalgGpuTest {
             Tensor wc = f32(w).requiresGrad(true);
             Tensor ref = dev.panomni.tensor.ops.LinearCrossEntropy.loss(hc, wc, Tensor.ofLongs(labels, t), -100, 128);
             ref.backward();
-            // fp32 logits and sums of the same bf16 values: the loss agrees to fp32 rounding; the
-            // gradients pass through bf16 once (dlogits) and are rounded to bf16 at the end.
-            org.junit.jupiter.api.Assertions.assertEquals(ref.item(), toCpu(loss).item(), 1e-4 * Math.abs(ref.item()));
+            // The GPU rounds the logits to bf16 (as PyTorch's bf16 head does) and computes the loss from
+            // them in fp32; the gradient is bf16 once (dlogits, in place) and summed in fp32; the CPU
+            // reference keeps fp32 logits of the same bf16 operands.
+            org.junit.jupiter.api.Assertions.assertEquals(ref.item(), toCpu(loss).item(), 1e-3 * Math.abs(ref.item()));
             CudaTestSupport.assertClose(toCpu(hg.grad()), hc.grad(), 1e-2, "dHidden");
             CudaTestSupport.assertClose(toCpu(wg.grad()), wc.grad(), 1e-2, "dWeight");
         }

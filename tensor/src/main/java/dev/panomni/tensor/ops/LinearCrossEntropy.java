@@ -68,8 +68,11 @@ public final class LinearCrossEntropy {
         boolean gradWeight = wantGrad && weight.requiresGrad();
         double scale = count == 0 ? 0.0 : 1.0 / count;
         Tensor[] results = GradMode.noGrad(() -> {
-            // The products run on the operands as they are (bf16 on a GPU) with fp32 logits and fp32
-            // gradient sums; only a backend without such a GEMM gets the weight widened, once.
+            // On a backend whose GEMM takes 16-bit operands with fp32 results (cuBLASLt) the products
+            // run on the operands as they are (bf16): logits in the operands' dtype, as PyTorch's
+            // bf16 LM head produces them, the loss and its gradient computed from them in fp32 by the
+            // fused kernel, which writes the gradient over the logits; the gradient sums over the
+            // chunks stay fp32. Elsewhere the weight is widened once and everything is fp32.
             Tensor w = Linalg.multipliesIntoF32(weight) ? weight : Layout.cast(weight, DType.F32);
             Tensor dHidden = gradHidden ? Tensor.empty(DType.F32, hidden.device(), t, hidden.size(1)) : null;
             Tensor dWeight = gradWeight ? Tensor.zeros(DType.F32, hidden.device(), v, hidden.size(1)) : null;
@@ -80,18 +83,16 @@ public final class LinearCrossEntropy {
                 try (Scope s = Scope.open("lceChunk")) {
                     Tensor h = Layout.cast(hidden.narrow(0, start, len), w.dtype());
                     Tensor y = lab.narrow(0, start, len);
-                    Tensor logits = Tensor.empty(DType.F32, hidden.device(), len, v);
-                    Linalg.productF32Into(h, w.t(), logits, 1f, 0f);                    // [len, V]
+                    Tensor logits = Linalg.matmul(h, w.t());                           // [len, V], w's dtype
                     Tensor rowLoss = Tensor.empty(DType.F32, hidden.device(), len);
                     if (dHidden != null || dWeight != null) {
                         // The logits become d(mean CE)/dlogits = (softmax - onehot) / count, zero on ignored rows.
                         kernels.crossEntropyFused(logits, y, ignoreIndex, scale, rowLoss, logits);
-                        Tensor g = Layout.cast(logits, w.dtype());
                         if (dHidden != null) {
-                            Linalg.productF32Into(g, w, dHidden.narrow(0, start, len), 1f, 0f);
+                            Linalg.productF32Into(logits, w, dHidden.narrow(0, start, len), 1f, 0f);
                         }
                         if (dWeight != null) {
-                            Linalg.productF32Into(g.t(), h, dWeight, 1f, 1f);
+                            Linalg.productF32Into(logits.t(), h, dWeight, 1f, 1f);
                         }
                     } else {
                         kernels.crossEntropyForward(logits, y, ignoreIndex, rowLoss, null);
