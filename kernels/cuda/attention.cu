@@ -24,7 +24,7 @@
 //   attn_bwd_dq_*   block = 128 query rows of one head, walking the key blocks; owns its dQ rows
 // Other head dims and f32 inputs use the simple kernels at the end (one warp per row, fp32 CUDA
 // cores), which are also deterministic.
-#include "vec.cuh"
+#include "flash_tiles.cuh"
 
 #define LOG2E 1.4426950408889634f
 #define LN2 0.6931471805599453f
@@ -60,97 +60,6 @@ extern "C" __global__ void attn_check_cu(const int* cu, int ncu, int total, long
     }
     if (first == LLONG_MAX && cu[ncu - 1] != total) first = ncu - 1;
     *bad = first;
-}
-
-// ------------------------------------------------------------------------------ PTX wrappers
-
-__device__ __forceinline__ uint32_t smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
-
-// 16 bytes global -> shared; bytes < 16 zero-fills the rest (0: all zero, src not read).
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ void ldsm_x4(uint32_t* r, const void* p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_u32(p)));
-}
-__device__ __forceinline__ void ldsm_x4_t(uint32_t* r, const void* p) {
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_u32(p)));
-}
-
-// c += a (16x16, row) * b (16x8, col), fp32 accumulators.
-template <typename T> __device__ __forceinline__ void mma16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1);
-template <> __device__ __forceinline__ void mma16816<__nv_bfloat16>(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-                 "{%0, %1, %2, %3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-template <> __device__ __forceinline__ void mma16816<__half>(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-                 "{%0, %1, %2, %3};\n"
-                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// Two floats as a packed pair of T (lo = first).
-template <typename T> __device__ __forceinline__ uint32_t pack2(float lo, float hi);
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
-    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&v);
-}
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
-    __half2 v = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&v);
-}
-
-// Element offset of 16-byte chunk c of row r in a swizzled [rows][D] tile: chunk c lands at c ^ (r & 7).
-template <int D> __device__ __forceinline__ int swz(int r, int c) { return r * D + ((c ^ (r & 7)) << 3); }
-
-// Copies rows [row0, row0 + ROWS) of head h of a [T, H, D] tensor into a swizzled tile; rows at or
-// past `total` are zero-filled.
-template <typename T, int D, int ROWS, int THREADS>
-__device__ __forceinline__ void load_tile(T* tile, const T* base, int row0, int heads, int h, int total) {
-    constexpr int CHUNKS = D / 8;
-#pragma unroll
-    for (int e = threadIdx.x; e < ROWS * CHUNKS; e += THREADS) {
-        int r = e / CHUNKS;
-        int c = e % CHUNKS;
-        int t = row0 + r;
-        bool in = t < total && t >= 0;
-        const T* src = base + ((long long)(in ? t : 0) * heads + h) * D + c * 8;
-        cp_async16(tile + swz<D>(r, c), src, in ? 16 : 0);
-    }
-}
-
-// A operand (16x16 at rows r0.., k-chunk pair kc*2..) of a swizzled row-major tile.
-template <int D> __device__ __forceinline__ void ld_a(uint32_t* a, const void* tile, int r0, int kc, int lane) {
-    const char* b = (const char*)tile;
-    int r = r0 + (lane & 15);
-    int c = kc * 2 + (lane >> 4);
-    ldsm_x4(a, b + swz<D>(r, c) * 2);
-}
-
-// B operands of two n-tiles (n0.., n0+8..) from a tile stored [n][k] (rows = n): b[0], b[1] for
-// n-tile n0 and b[2], b[3] for n0 + 8, k-chunk pair kc*2...
-template <int D> __device__ __forceinline__ void ld_b_nk(uint32_t* b, const void* tile, int n0, int kc, int lane) {
-    const char* p = (const char*)tile;
-    int r = n0 + (lane & 7) + ((lane >> 4) << 3);
-    int c = kc * 2 + ((lane >> 3) & 1);
-    ldsm_x4(b, p + swz<D>(r, c) * 2);
-}
-
-// B operands of two n-tiles (columns n-chunk pair nc*2.., i.e. n0 = nc * 16) from a tile stored
-// [k][n] (rows = k), k rows k0..k0+15: b[0], b[1] for n-tile n0, b[2], b[3] for n0 + 8.
-template <int D> __device__ __forceinline__ void ld_b_kn(uint32_t* b, const void* tile, int k0, int nc, int lane) {
-    const char* p = (const char*)tile;
-    int r = k0 + (lane & 7) + (((lane >> 3) & 1) << 3);
-    int c = nc * 2 + (lane >> 4);
-    ldsm_x4_t(b, p + swz<D>(r, c) * 2);
 }
 
 // ------------------------------------------------------------------------------ forward

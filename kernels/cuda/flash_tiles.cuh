@@ -1,7 +1,7 @@
 // Tile staging and tensor-core operand helpers of the flash-attention kernels: [rows][D] tiles of
 // 16-bit elements in shared memory, copied by cp.async in 16-byte chunks with XOR-swizzled rows (so
 // ldmatrix is conflict-free), and the ldmatrix loads that turn them into mma.m16n8k16 operands.
-// The same helpers as attention.cu's (which keeps its own copies until it moves to ptx.cuh).
+// Shared by attention.cu (packed varlen documents) and block_attention.cu (block masks).
 #pragma once
 #include "vec.cuh"
 #include "ptx.cuh"

@@ -74,17 +74,6 @@ __device__ __forceinline__ float ex2(float x) {
     return y;
 }
 
-// The same with the L2 evict-last hint (rows read a second time).
-template <typename T> __device__ __forceinline__ uint4 load_raw_keep(const T* p) {
-    uint4 raw;
-    asm volatile(
-        "{\n\t.reg .b64 pol;\n\t"
-        "createpolicy.fractional.L2::evict_last.b64 pol, 1.0;\n\t"
-        "ld.global.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], pol;\n\t}"
-        : "=r"(raw.x), "=r"(raw.y), "=r"(raw.z), "=r"(raw.w) : "l"(p) : "memory");
-    return raw;
-}
-
 // Merges into the running (m, s) the vectors raw[c] of this lane's chunk, those with
 // first + c * g < nvec (vector indices first, first + g, ...).
 template <typename T>

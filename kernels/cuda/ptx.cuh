@@ -1,5 +1,5 @@
-// Every inline PTX instruction the kernels use, behind small functions: cp.async copies, ldmatrix,
-// mma.sync, and a load with an L2 cache-policy hint. Keeping them here keeps the kernels plain
+// The tensor-core kernels' inline PTX behind small functions: cp.async copies, ldmatrix and
+// mma.sync (the L2-hinted load lives in vec.cuh with the other vector loads). Keeping them here keeps the kernels plain
 // CUDA C++ (and lets kernels/emu substitute CPU versions to run the kernels without a GPU).
 #pragma once
 #include "common.cuh"
@@ -42,15 +42,4 @@ template <> __device__ __forceinline__ void mma16816<__half>(float* c, const uin
                  "{%0, %1, %2, %3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// 16 bytes from global memory with an L2 evict-last policy (sm_80+).
-__device__ __forceinline__ uint4 ld_global_evict_last(const void* p) {
-    uint4 raw;
-    asm volatile(
-        "{\n\t.reg .b64 pol;\n\t"
-        "createpolicy.fractional.L2::evict_last.b64 pol, 1.0;\n\t"
-        "ld.global.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], pol;\n\t}"
-        : "=r"(raw.x), "=r"(raw.y), "=r"(raw.z), "=r"(raw.w) : "l"(p) : "memory");
-    return raw;
 }

@@ -26,16 +26,22 @@ template <typename T> __device__ __forceinline__ void load_vec(const T* p, float
     for (int i = 0; i < Vec<T>::N; i++) out[i] = to_f(e[i]);
 }
 
-// The same with an L2 evict-last cache hint: rows that a kernel reads twice (softmax-like passes)
-// stay in L2 for the second read. A plain (coherent) load, so it is safe on rows the kernel later
-// overwrites in place.
-template <typename T> __device__ __forceinline__ void load_vec_keep(const T* p, float* out) {
+// 16 bytes at p with an L2 evict-last cache hint: rows that a kernel reads twice (softmax-like
+// passes) stay in L2 for the second read. A plain (coherent) load, so it is safe on rows the kernel
+// later overwrites in place.
+template <typename T> __device__ __forceinline__ uint4 load_raw_keep(const T* p) {
     uint4 raw;
     asm volatile(
         "{\n\t.reg .b64 pol;\n\t"
         "createpolicy.fractional.L2::evict_last.b64 pol, 1.0;\n\t"
         "ld.global.L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], pol;\n\t}"
         : "=r"(raw.x), "=r"(raw.y), "=r"(raw.z), "=r"(raw.w) : "l"(p) : "memory");
+    return raw;
+}
+
+// load_vec with the evict-last hint of load_raw_keep.
+template <typename T> __device__ __forceinline__ void load_vec_keep(const T* p, float* out) {
+    uint4 raw = load_raw_keep(p);
     const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
     for (int i = 0; i < Vec<T>::N; i++) out[i] = to_f(e[i]);
