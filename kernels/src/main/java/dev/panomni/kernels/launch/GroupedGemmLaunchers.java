@@ -12,24 +12,22 @@ import dev.panomni.tensor.Tensor;
  */
 public final class GroupedGemmLaunchers {
     private static final int TILE = 128;
-    private static final Variant WIDE = new Variant("", 128);
+    /** Four warps of 64 x 64 (the kernel's WIDE warp grid). */
+    private static final int THREADS = 128;
+    private static final FloatKernel16 FWD = new FloatKernel16("fwd");
+    private static final FloatKernel16 DX = new FloatKernel16("dx");
+    private static final FloatKernel16 DW = new FloatKernel16("dw");
 
-    /** One warp grid of the kernels: its entry points and block size. */
-    private record Variant(KernelLauncher fwdBf16, KernelLauncher fwdF16, KernelLauncher dxBf16, KernelLauncher dxF16,
-                           KernelLauncher dwBf16, KernelLauncher dwF16, int threads) {
-        Variant(String suffix, int threads) {
-            this(entry("fwd", "bf16", suffix), entry("fwd", "f16", suffix), entry("dx", "bf16", suffix),
-                    entry("dx", "f16", suffix), entry("dw", "bf16", suffix), entry("dw", "f16", suffix), threads);
+    /** The bf16 and f16 entry points of one pass. */
+    private record FloatKernel16(KernelLauncher bf16, KernelLauncher f16) {
+        FloatKernel16(String pass) {
+            this(new KernelLauncher("grouped_gemm", "grouped_gemm_" + pass + "_bf16"),
+                    new KernelLauncher("grouped_gemm", "grouped_gemm_" + pass + "_f16"));
         }
 
-        private static KernelLauncher entry(String pass, String type, String suffix) {
-            return new KernelLauncher("grouped_gemm", "grouped_gemm_" + pass + "_" + type + suffix);
+        KernelLauncher of(DType dt) {
+            return dt == DType.BF16 ? bf16 : f16;
         }
-    }
-
-    /** The instantiated warp grid: 4 warps of 64 x 64. */
-    private static Variant variant() {
-        return WIDE;
     }
 
     private GroupedGemmLaunchers() {
@@ -65,8 +63,7 @@ public final class GroupedGemmLaunchers {
         }
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(x).ptr(w).ptr(offsets).i32(groups).ptr(out).i64(k).i64(n);
-            Variant v = variant();
-            pick(x.dtype(), v.fwdBf16(), v.fwdF16()).launch(s, rowGrid(x.size(0), groups, n, v.threads()), a,
+            FWD.of(x.dtype()).launch(s, rowGrid(x.size(0), groups, n), a,
                     "GroupedGemmKernels.forward x " + x.describe() + ", w " + w.describe());
         }
     }
@@ -81,8 +78,7 @@ public final class GroupedGemmLaunchers {
         }
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(dy).ptr(w).ptr(offsets).i32(groups).ptr(dx).i64(n).i64(k);
-            Variant v = variant();
-            pick(dy.dtype(), v.dxBf16(), v.dxF16()).launch(s, rowGrid(dy.size(0), groups, k, v.threads()), a,
+            DX.of(dy.dtype()).launch(s, rowGrid(dy.size(0), groups, k), a,
                     "GroupedGemmKernels.backwardInput dy " + dy.describe() + ", w " + w.describe());
         }
     }
@@ -97,24 +93,19 @@ public final class GroupedGemmLaunchers {
         }
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(dy).ptr(x).ptr(offsets).ptr(dw).i64(n).i64(k);
-            Variant v = variant();
-            LaunchConfig c = new LaunchConfig(Math.toIntExact(tiles(k)), Math.toIntExact(tiles(n)), groups, v.threads(),
-                    1, 1, 0);
-            pick(dy.dtype(), v.dwBf16(), v.dwF16()).launch(s, c, a,
+            LaunchConfig c = new LaunchConfig(Math.toIntExact(tiles(k)), Math.toIntExact(tiles(n)), groups, THREADS, 1,
+                    1, 0);
+            DW.of(dy.dtype()).launch(s, c, a,
                     "GroupedGemmKernels.backwardWeight dy " + dy.describe() + ", x " + x.describe());
         }
     }
 
     /** Row tiles (a bound: every group may end in a partial tile) by column tiles. */
-    private static LaunchConfig rowGrid(long rows, int groups, long cols, int threads) {
-        return new LaunchConfig(Math.toIntExact(tiles(rows) + groups), Math.toIntExact(tiles(cols)), 1, threads, 1, 1, 0);
+    private static LaunchConfig rowGrid(long rows, int groups, long cols) {
+        return new LaunchConfig(Math.toIntExact(tiles(rows) + groups), Math.toIntExact(tiles(cols)), 1, THREADS, 1, 1, 0);
     }
 
     private static long tiles(long v) {
         return (v + TILE - 1) / TILE;
-    }
-
-    private static KernelLauncher pick(DType dt, KernelLauncher bf16, KernelLauncher f16) {
-        return dt == DType.BF16 ? bf16 : f16;
     }
 }
