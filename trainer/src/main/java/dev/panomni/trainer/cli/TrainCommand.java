@@ -1,11 +1,13 @@
 package dev.panomni.trainer.cli;
 
+import dev.panomni.parallel.launch.LaunchEnv;
 import dev.panomni.trainer.Trainer;
 import dev.panomni.trainer.TrainerOptions;
 import dev.panomni.trainer.TrainingResult;
 import dev.panomni.trainer.config.ConfigException;
 import dev.panomni.trainer.config.ConfigLoader;
 import dev.panomni.trainer.config.ConfigOverride;
+import dev.panomni.trainer.config.ParallelConfig;
 import dev.panomni.trainer.config.RunConfig;
 import dev.panomni.trainer.demo.DemoJob;
 import picocli.CommandLine.Command;
@@ -72,6 +74,11 @@ public final class TrainCommand implements Callable<Integer> {
             err.println(e.getMessage());
             return 2;
         }
+        String multiRank = multiRankRefusal(config.parallel(), LaunchEnv.current());
+        if (multiRank != null) {
+            err.println(multiRank);
+            return 2;
+        }
         try {
             if (options.config == null) {
                 DemoJob.Outcome o = DemoJob.run(parsed, opts);
@@ -96,6 +103,29 @@ public final class TrainCommand implements Callable<Integer> {
             }
             return 1;
         }
+    }
+
+    /**
+     * Why this run must not start, or null. {@code panomni train} trains one process on one device;
+     * the parallel engine is not wired into it yet. A config asking for a mesh, or a launch of
+     * several ranks, would otherwise train the whole job once per rank with no gradient exchange,
+     * silently: it is refused, saying what works.
+     */
+    static String multiRankRefusal(ParallelConfig p, LaunchEnv env) {
+        if (p.meshSize() > 1 || p.ep() > 1) {
+            return "parallel: dp_replicate=" + p.dpReplicate() + " x dp_shard=" + p.dpShard() + " x sp=" + p.sp()
+                    + " (ep=" + p.ep() + ") asks for " + p.meshSize() + " ranks, but `panomni train` trains one process "
+                    + "on one device: the parallel engine (FSDP/HSDP, expert and sequence parallel) is not wired into "
+                    + "`panomni train` yet. Set the degrees to 1 (--parallel.dp_shard=1 --parallel.dp_replicate=1 "
+                    + "--parallel.sp=1 --parallel.ep=1) to train on one device; multi-GPU training runs through "
+                    + "dev.panomni.parallel.engine.ParallelModel (bench: ScalingRunner).";
+        }
+        if (env.worldSize() > 1) {
+            return "panomni train was launched as rank " + env.rank() + " of " + env.worldSize() + ", but it trains "
+                    + "one process on one device (the parallel engine is not wired into it yet): every rank would "
+                    + "train the whole job on its own. Run it without `panomni launch` (or with --nproc-per-node 1).";
+        }
+        return null;
     }
 
     private static int exitCode(TrainingResult r, boolean passed) {

@@ -43,6 +43,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aDataFileWithoutAWeightWeighsOne() {
+        RunConfig c = load("""
+                data:
+                  files:
+                    - {path: a.jsonl}
+                    - {path: b.jsonl, weight: 2.5}
+                """);
+        assertEquals(1.0, c.data().files().get(0).weight());
+        assertEquals(2.5, c.data().files().get(1).weight());
+    }
+
+    @Test
     void yamlSectionsBindAndKeepDefaultsElsewhere() {
         RunConfig c = load("""
                 model:
