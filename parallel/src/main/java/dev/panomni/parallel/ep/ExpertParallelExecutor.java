@@ -88,9 +88,10 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
         }
         Tensor permT = index(perm, rows);
         Tensor inverseT = index(inverse, rows);
-        Tensor grouped = Indexing.indexSelect(received, 0, permT);
+        // A permutation both ways: the backward gathers with the inverse instead of index-adding.
+        Tensor grouped = Indexing.permuteRows(received, permT, inverseT);
         Tensor out = mlp.apply(grouped, offsets);
-        Tensor back = Indexing.indexSelect(out, 0, inverseT);      // received order again
+        Tensor back = Indexing.permuteRows(out, inverseT, permT);  // received order again
         return AllToAllOp.apply(ep, back, recv, send);
     }
 

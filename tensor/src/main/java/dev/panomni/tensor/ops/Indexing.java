@@ -183,6 +183,38 @@ public final class Indexing {
     }
 
     /**
+     * The rows of {@code t} [n, ...] in the order {@code order} (row i of the result is row
+     * {@code order[i]}), where {@code order} is a permutation of 0..n-1 and {@code inverse} its
+     * inverse ({@code inverse[order[i]] = i}), both I64/I32 [n] on t's device. The caller builds the
+     * pair (a routing step that sorts rows and knows where each one went); only their shapes are
+     * checked. Backward: the gradient's rows gathered with {@code inverse}, a permutation too, where
+     * {@link #indexSelect}'s backward would index-add (sort, then accumulate).
+     */
+    public static Tensor permuteRows(Tensor t, Tensor order, Tensor inverse) {
+        String op = "permuteRows";
+        checkIndexTensor(op, t, order);
+        checkIndexTensor(op, t, inverse);
+        OpChecks.rank(op, order, 1);
+        OpChecks.rank(op, inverse, 1);
+        if (order.size(0) != t.size(0) || inverse.size(0) != t.size(0)) {
+            throw new TensorOpException(op, "order " + Shapes.str(order.shape()) + " and inverse "
+                    + Shapes.str(inverse.shape()) + " must both have one entry per row of " + Shapes.str(t.shape()));
+        }
+        Tensor out = GradMode.noGrad(() -> indexSelect(t, 0, order));
+        if (Autograd.needsRecord(t)) {
+            Autograd.record(new Node(op, t) {
+                final Tensor back = save(inverse);
+
+                @Override
+                protected Tensor[] backward(Tensor[] g) {
+                    return new Tensor[] {GradMode.noGrad(() -> indexSelect(g[0], 0, back))};
+                }
+            }, out);
+        }
+        return out;
+    }
+
+    /**
      * {@code t} plus {@code src} added at the entries {@code index} along {@code dim}: for dim 0,
      * {@code out[index[j], ...] += src[j, ...]} (torch.index_add, out of place). {@code src} has t's
      * shape except n entries along dim for {@code index [n]}; repeated indices accumulate. Backward:

@@ -346,4 +346,31 @@ class IndexingTest {
             assertTrue(e.getMessage().startsWith("indexAdd") && e.getMessage().contains("BOOL"), e.getMessage());
         }
     }
+    @Test
+    void permuteRowsGathersAndItsGradientGoesBackThroughTheInverse() {
+        try (Scope s = Scope.open("permuteRows")) {
+            long[] order = {3, 0, 4, 1, 2};
+            long[] inverse = {1, 3, 4, 0, 2};
+            float[] v = new float[10];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = i;      // row r holds 2r, 2r+1
+            }
+            Tensor x = Tensor.of(v, 5, 2).requiresGrad(true);
+            Tensor y = Indexing.permuteRows(x, Tensor.ofLongs(order, 5), Tensor.ofLongs(inverse, 5));
+            assertArrayEquals(new float[] {6, 7, 0, 1, 8, 9, 2, 3, 4, 5}, y.toFloatArray());
+            // loss = sum(y * w), w's row i = i + 1: d/dx[order[i]] = i + 1
+            Tensor w = Tensor.of(new float[] {1, 1, 2, 2, 3, 3, 4, 4, 5, 5}, 5, 2);
+            Reductions.sumAll(Arith.mul(y, w)).backward();
+            assertArrayEquals(new float[] {2, 2, 4, 4, 5, 5, 1, 1, 3, 3}, x.grad().toFloatArray());
+            // the same gradient as indexSelect's index-add backward
+            Tensor x2 = Tensor.of(v, 5, 2).requiresGrad(true);
+            Reductions.sumAll(Arith.mul(Indexing.indexSelect(x2, 0, Tensor.ofLongs(order, 5)), w)).backward();
+            assertArrayEquals(x2.grad().toFloatArray(), x.grad().toFloatArray());
+
+            TensorOpException e = assertThrows(TensorOpException.class,
+                    () -> Indexing.permuteRows(x, Tensor.ofLongs(order, 5), Tensor.ofLongs(new long[] {0, 1}, 2)));
+            assertTrue(e.getMessage().contains("permuteRows") && e.getMessage().contains("one entry per row"),
+                    e.getMessage());
+        }
+    }
 }
