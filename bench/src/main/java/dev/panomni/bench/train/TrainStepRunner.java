@@ -116,7 +116,7 @@ public final class TrainStepRunner {
                 KernelProfile.report(System.out, steps, 45);
             }
             System.out.printf(Locale.ROOT, "[train-step] panomni %s (%d layers, %.0fM parameters) B%d S%d bf16 on %s: "
-                            + "%.0f tokens/s, peak %.1f GiB%n", family, layers, parameterCount(model) / 1e6, batch, seq,
+                            + "%.0f tokens/s, peak %.1f GiB%n", family, layers, model.parameterCount() / 1e6, batch, seq,
                     dev.name(), tokens * steps / total, dev.poolUsedPeakBytes() / (double) (1L << 30));
         }
     }
@@ -124,13 +124,5 @@ public final class TrainStepRunner {
     private static long synced(CudaDevice dev) {
         dev.synchronize();
         return System.nanoTime();
-    }
-
-    private static long parameterCount(CausalLm model) {
-        long n = 0;
-        for (var p : model.namedParameters().values()) {
-            n += p.numel();
-        }
-        return n;
     }
 }

@@ -55,31 +55,28 @@ public final class GroupedGemmLaunchers {
      * @param offsets I64 [G + 1] on the device, non-decreasing from 0 to R
      */
     public static void forward(CudaStream s, Tensor x, Tensor w, Tensor offsets, Tensor out) {
-        int groups = Math.toIntExact(w.size(0));
-        long n = w.size(1);
-        long k = w.size(2);
-        if (x.size(0) == 0 || n == 0) {
-            return;
-        }
-        try (KernelArgs a = KernelArgs.open()) {
-            a.ptr(x).ptr(w).ptr(offsets).i32(groups).ptr(out).i64(k).i64(n);
-            FWD.of(x.dtype()).launch(s, rowGrid(x.size(0), groups, n), a,
-                    "GroupedGemmKernels.forward x " + x.describe() + ", w " + w.describe());
-        }
+        rows(s, FWD, "forward", x, w, offsets, out, w.size(2), w.size(1));
     }
 
     /** dx_g [rows_g, K] = dy_g [rows_g, N] w_g, w [G, N, K]. */
     public static void backwardInput(CudaStream s, Tensor dy, Tensor w, Tensor offsets, Tensor dx) {
+        rows(s, DX, "backwardInput", dy, w, offsets, dx, w.size(1), w.size(2));
+    }
+
+    /**
+     * The two row-grouped passes, whose kernels share a signature: {@code in} [R, inner] times the
+     * group's matrix of {@code w} into {@code out} [R, cols].
+     */
+    private static void rows(CudaStream s, FloatKernel16 kernel, String pass, Tensor in, Tensor w, Tensor offsets,
+                             Tensor out, long inner, long cols) {
         int groups = Math.toIntExact(w.size(0));
-        long n = w.size(1);
-        long k = w.size(2);
-        if (dy.size(0) == 0 || k == 0) {
+        if (in.size(0) == 0 || cols == 0) {
             return;
         }
         try (KernelArgs a = KernelArgs.open()) {
-            a.ptr(dy).ptr(w).ptr(offsets).i32(groups).ptr(dx).i64(n).i64(k);
-            DX.of(dy.dtype()).launch(s, rowGrid(dy.size(0), groups, k), a,
-                    "GroupedGemmKernels.backwardInput dy " + dy.describe() + ", w " + w.describe());
+            a.ptr(in).ptr(w).ptr(offsets).i32(groups).ptr(out).i64(inner).i64(cols);
+            kernel.of(in.dtype()).launch(s, rowGrid(in.size(0), groups, cols), a,
+                    "GroupedGemmKernels." + pass + " " + in.describe() + ", w " + w.describe());
         }
     }
 
