@@ -1,22 +1,24 @@
 package dev.panomni.nn;
 
 import dev.panomni.tensor.Tensor;
+import dev.panomni.tensor.ops.Arith;
+import dev.panomni.tensor.ops.Indexing;
 
 /**
- * Where a mixture-of-experts layer's routed rows are computed. The layer routes its tokens, groups
- * the (token, slot) rows by expert and hands them here; {@link #LOCAL} runs every expert on this
- * device, an expert-parallel executor sends rows to the rank that owns their expert and brings the
- * results back. Installed through {@link PluggableExperts}.
+ * Where a mixture-of-experts layer's experts are computed. The layer routes its tokens and hands the
+ * tokens and their {@link ExpertRouting} here; {@link #LOCAL} runs every expert on this device, an
+ * expert-parallel executor sends tokens to the ranks that own their experts and brings the weighted
+ * sums back. Installed through {@link PluggableExperts}.
  */
 @FunctionalInterface
 public interface ExpertExecutor {
     /**
-     * @param rows            [N, hidden] this rank's routed rows, grouped by expert (expert 0's rows first)
-     * @param tokensPerExpert [E] rows per expert, over all E experts of the layer (host values)
-     * @param experts         the expert computation over the experts this rank holds
-     * @return [N, hidden] each row's expert output, in the order of {@code rows}
+     * @param tokens  [T, hidden] this rank's tokens
+     * @param routing the tokens' experts and router weights (T*k rows sorted by expert)
+     * @param experts the expert computation over the experts this rank holds
+     * @return [T, hidden] each token's router-weighted sum of its k experts' outputs
      */
-    Tensor execute(Tensor rows, long[] tokensPerExpert, ExpertMlp experts);
+    Tensor execute(Tensor tokens, ExpertRouting routing, ExpertMlp experts);
 
     /** The layer's expert MLPs over the experts this rank holds (all of them on a single device). */
     @FunctionalInterface
@@ -30,7 +32,27 @@ public interface ExpertExecutor {
     }
 
     /** Every expert on this device. */
-    ExpertExecutor LOCAL = (rows, counts, experts) -> experts.apply(rows, offsets(counts));
+    ExpertExecutor LOCAL = (tokens, routing, experts) -> weightedExperts(tokens, routing.rowTokenIndex(),
+            routing.rowWeight(), offsets(routing.tokensPerExpert()), experts);
+
+    /**
+     * The weighted expert sum over rows grouped by expert: row r takes token {@code rowToken[r]}, goes
+     * through its expert, is scaled by {@code rowWeight[r]} and added into that token's output. Used on
+     * the tokens' own device ({@link #LOCAL}) and on an expert-parallel rank for the tokens it received.
+     *
+     * @param tokens    [T, hidden]
+     * @param rowToken  [M] I64 on the tokens' device: each row's token
+     * @param rowWeight [M] in the tokens' dtype
+     * @param offsets   experts + 1 row offsets of the grouping
+     * @return [T, hidden], zero for tokens no row names
+     */
+    static Tensor weightedExperts(Tensor tokens, Tensor rowToken, Tensor rowWeight, long[] offsets,
+                                  ExpertMlp experts) {
+        Tensor rows = Indexing.indexSelect(tokens, 0, rowToken);                     // [M, H]
+        Tensor y = experts.apply(rows, offsets);
+        Tensor weighted = Arith.mul(y, rowWeight.to(y.dtype()).unsqueeze(1));
+        return Indexing.indexAdd(Tensor.zeros(tokens.dtype(), tokens.device(), tokens.shape()), 0, rowToken, weighted);
+    }
 
     /** Exclusive prefix sums of {@code counts}: {@code counts.length + 1} offsets from 0. */
     static long[] offsets(long[] counts) {

@@ -5,6 +5,7 @@ import dev.panomni.parallel.comm.CollectiveException;
 import dev.panomni.parallel.comm.Communicator;
 import dev.panomni.parallel.comm.InProcessCommunicator;
 import dev.panomni.parallel.comm.InProcessGroup;
+import dev.panomni.parallel.comm.RecordingCommunicator;
 import dev.panomni.parallel.mesh.DeviceMesh;
 import dev.panomni.parallel.mesh.MeshShape;
 import dev.panomni.parallel.plan.ParallelPlan;

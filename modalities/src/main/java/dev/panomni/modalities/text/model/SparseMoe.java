@@ -1,6 +1,7 @@
 package dev.panomni.modalities.text.model;
 
 import dev.panomni.nn.ExpertExecutor;
+import dev.panomni.nn.ExpertRouting;
 import dev.panomni.nn.Module;
 import dev.panomni.nn.PluggableExperts;
 import dev.panomni.tensor.DType;
@@ -9,7 +10,6 @@ import dev.panomni.tensor.autograd.GradMode;
 import dev.panomni.tensor.ops.Activations;
 import dev.panomni.tensor.ops.Arith;
 import dev.panomni.tensor.ops.GroupedGemm;
-import dev.panomni.tensor.ops.Indexing;
 import dev.panomni.tensor.ops.Reductions;
 import dev.panomni.tensor.ops.Softmax;
 import dev.panomni.tensor.ops.TopK;
@@ -28,7 +28,7 @@ import java.util.function.Consumer;
  * {@code experts.down_proj} [experts, hidden, moe_intermediate]; Hugging Face's per-expert keys
  * are merged into these on load.
  *
- * <p>The grouped rows go through an {@link ExpertExecutor}: all experts on this device unless a
+ * <p>The tokens and their routing go through an {@link ExpertExecutor}: all experts on this device unless a
  * parallel engine installs an expert-parallel one, in which case the stacked expert parameters hold
  * only this rank's experts.
  */
@@ -95,35 +95,11 @@ public final class SparseMoe extends Module implements PluggableExperts {
         if (cfg.normTopkProb()) {
             weights = Arith.div(weights, Reductions.sum(weights, new int[] {-1}, true));
         }
-        // Sort the T*k (token, slot) assignments by expert, stably, on the host.
-        long[] chosen = top.indices().toLongArray();
-        long[] counts = new long[e];
-        for (long c : chosen) {
-            counts[(int) c]++;
-        }
-        long[] offsets = new long[e + 1];
-        for (int j = 0; j < e; j++) {
-            offsets[j + 1] = offsets[j] + counts[j];
-        }
-        long[] next = offsets.clone();
-        long[] order = new long[chosen.length];        // sorted position -> flat (token * k + slot)
-        for (int a = 0; a < chosen.length; a++) {
-            order[(int) next[(int) chosen[a]]++] = a;
-        }
-        long[] tokenOf = new long[order.length];
-        for (int a = 0; a < order.length; a++) {
-            tokenOf[a] = order[a] / k;
-        }
-        Tensor sortedAssign = Tensor.ofLongs(order, order.length).to(x.device());
-        Tensor sortedToken = Tensor.ofLongs(tokenOf, tokenOf.length).to(x.device());
+        ExpertRouting routing = ExpertRouting.sortByExpert(top.indices().toLongArray(), k, e,
+                weights.reshape(t * k).to(x.dtype()));
+        Tensor out = executor.execute(x, routing, this::expertMlp);
 
-        Tensor xs = Indexing.indexSelect(x, 0, sortedToken);                         // [T*k, H]
-        Tensor y = executor.execute(xs, counts, this::expertMlp);
-        Tensor w = Indexing.indexSelect(weights.reshape(t * k), 0, sortedAssign).to(y.dtype());
-        Tensor weighted = Arith.mul(y, w.unsqueeze(1));
-        Tensor out = Indexing.indexAdd(Tensor.zeros(x.dtype(), x.device(), t, cfg.hidden()), 0, sortedToken, weighted);
-
-        statsSink.accept(new RouterStats(counts, Reductions.sum(probs, new int[] {0}, false), t));
+        statsSink.accept(new RouterStats(routing.tokensPerExpert(), Reductions.sum(probs, new int[] {0}, false), t));
         return out;
     }
 

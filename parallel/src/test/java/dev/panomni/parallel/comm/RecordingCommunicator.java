@@ -1,18 +1,15 @@
-package dev.panomni.parallel.engine;
+package dev.panomni.parallel.comm;
 
-import dev.panomni.parallel.comm.Communicator;
-import dev.panomni.parallel.comm.ReduceOp;
-import dev.panomni.parallel.comm.Work;
 import dev.panomni.tensor.Tensor;
 
 import java.util.List;
 
 /** A communicator that appends "op:elements" to a log each time a collective is issued (not completed). */
-final class RecordingCommunicator implements Communicator {
+public final class RecordingCommunicator implements Communicator {
     private final Communicator inner;
     private final List<String> log;
 
-    RecordingCommunicator(Communicator inner, List<String> log) {
+    public RecordingCommunicator(Communicator inner, List<String> log) {
         this.inner = inner;
         this.log = log;
     }

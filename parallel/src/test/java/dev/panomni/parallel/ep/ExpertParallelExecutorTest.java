@@ -1,0 +1,165 @@
+package dev.panomni.parallel.ep;
+
+import dev.panomni.nn.ExpertExecutor;
+import dev.panomni.nn.ExpertRouting;
+import dev.panomni.parallel.comm.Communicator;
+import dev.panomni.parallel.comm.InProcessGroup;
+import dev.panomni.parallel.comm.RecordingCommunicator;
+import dev.panomni.tensor.Scope;
+import dev.panomni.tensor.Tensor;
+import dev.panomni.tensor.ops.Arith;
+import dev.panomni.tensor.ops.Reductions;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The expert-parallel executor on two in-process ranks against the same tokens through
+ * {@link ExpertExecutor#LOCAL} and against the closed form: forward outputs, the gradients of the
+ * tokens and of the router weights, and the all-to-all volume (each token crosses once per
+ * destination rank, not once per routed row).
+ */
+class ExpertParallelExecutorTest {
+    private static final int EXPERTS = 8;
+    private static final int K = 3;
+    private static final int TOKENS = 7;
+    private static final int HIDDEN = 4;
+    private static final int RANKS = 2;
+
+    /** Rank r's inputs: tokens [T, H], chosen experts [T*k] (distinct per token), weights [T*k], upstream gradient. */
+    private record Inputs(float[] tokens, long[] chosen, float[] weights, float[] upstream) {
+        static Inputs of(int rank) {
+            Random rnd = new Random(17 + rank);
+            float[] x = new float[TOKENS * HIDDEN];
+            float[] g = new float[TOKENS * HIDDEN];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+                g[i] = (float) rnd.nextGaussian();
+            }
+            long[] chosen = new long[TOKENS * K];
+            float[] w = new float[TOKENS * K];
+            for (int t = 0; t < TOKENS; t++) {
+                // Token 0 keeps all its experts on rank 0 (three rows, one send); token 1 all on rank 1.
+                List<Long> pool = new ArrayList<>();
+                for (long e = 0; e < EXPERTS; e++) {
+                    pool.add(e);
+                }
+                java.util.Collections.shuffle(pool, rnd);
+                for (int s = 0; s < K; s++) {
+                    chosen[t * K + s] = t == 0 ? s : t == 1 ? EXPERTS - 1 - s : pool.get(s);
+                    w[t * K + s] = 0.1f + rnd.nextFloat();
+                }
+            }
+            return new Inputs(x, chosen, w, g);
+        }
+
+        /** out[t] = sum_s w[t, s] * (chosen[t, s] + 1) * x[t]: what the test's experts compute. */
+        float[] closedForm() {
+            float[] out = new float[TOKENS * HIDDEN];
+            for (int t = 0; t < TOKENS; t++) {
+                for (int s = 0; s < K; s++) {
+                    float scale = weights[t * K + s] * (chosen[t * K + s] + 1);
+                    for (int h = 0; h < HIDDEN; h++) {
+                        out[t * HIDDEN + h] += scale * tokens[t * HIDDEN + h];
+                    }
+                }
+            }
+            return out;
+        }
+
+        /** Distinct (token, owning rank) pairs: the rows a deduplicating dispatch sends. */
+        int tokenDestinations() {
+            Set<Long> pairs = new HashSet<>();
+            for (int a = 0; a < chosen.length; a++) {
+                pairs.add((a / K) * RANKS + chosen[a] / (EXPERTS / RANKS));
+            }
+            return pairs.size();
+        }
+    }
+
+    /** Outputs, token gradients and weight gradients of one run. */
+    private record Result(float[] out, float[] dTokens, float[] dWeights) {
+    }
+
+    /** Expert g scales its rows by g + 1; {@code firstExpert} is the global id of local expert 0. */
+    private static ExpertExecutor.ExpertMlp scalingExperts(int firstExpert) {
+        return (rows, offsets) -> {
+            float[] scale = new float[(int) rows.size(0)];
+            for (int e = 0; e + 1 < offsets.length; e++) {
+                for (long m = offsets[e]; m < offsets[e + 1]; m++) {
+                    scale[(int) m] = firstExpert + e + 1;
+                }
+            }
+            return Arith.mul(rows, Tensor.of(scale, scale.length).unsqueeze(1));
+        };
+    }
+
+    private static Result run(Inputs in, ExpertExecutor executor, int firstExpert) {
+        try (Scope s = Scope.open("ep-test")) {
+            Tensor x = Tensor.of(in.tokens(), TOKENS, HIDDEN).requiresGrad(true);
+            Tensor w = Tensor.of(in.weights(), TOKENS * K).requiresGrad(true);
+            ExpertRouting routing = ExpertRouting.sortByExpert(in.chosen(), K, EXPERTS, w);
+            Tensor out = executor.execute(x, routing, scalingExperts(firstExpert));
+            Tensor loss = Reductions.sum(Arith.mul(out, Tensor.of(in.upstream(), TOKENS, HIDDEN)), new int[] {0, 1},
+                    false);
+            loss.backward();
+            return new Result(out.toFloatArray(), x.grad().toFloatArray(), w.grad().toFloatArray());
+        }
+    }
+
+    @Test
+    void matchesTheLocalExecutorAndSendsEachTokenOncePerDestination() throws Exception {
+        InProcessGroup group = new InProcessGroup(RANKS, 10_000);
+        List<List<String>> logs = List.of(new ArrayList<>(), new ArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(RANKS);
+        List<Future<Result>> parallel = new ArrayList<>();
+        for (int r = 0; r < RANKS; r++) {
+            Communicator comm = new RecordingCommunicator(group.communicator(r), logs.get(r));
+            Inputs in = Inputs.of(r);
+            int first = r * EXPERTS / RANKS;
+            parallel.add(pool.submit(() -> run(in, new ExpertParallelExecutor(comm, EXPERTS), first)));
+        }
+        for (int r = 0; r < RANKS; r++) {
+            Inputs in = Inputs.of(r);
+            Result local = run(in, ExpertExecutor.LOCAL, 0);
+            Result ep = parallel.get(r).get();
+            assertArrayEquals(in.closedForm(), local.out(), 1e-5f, "local executor against the closed form");
+            assertArrayEquals(local.out(), ep.out(), 1e-5f, "rank " + r + " output");
+            assertArrayEquals(local.dTokens(), ep.dTokens(), 1e-5f, "rank " + r + " token gradient");
+            assertArrayEquals(local.dWeights(), ep.dWeights(), 1e-5f, "rank " + r + " router weight gradient");
+
+            // Forward: tokens, row indices, row weights, partial sums back; backward: their reverses.
+            int tokenRows = in.tokenDestinations();
+            assertTrue(tokenRows < TOKENS * K, "the test's routing must repeat ranks within a token");
+            List<String> log = logs.get(r);
+            assertTrue(log.contains("allToAll:" + (long) tokenRows * HIDDEN), "rank " + r + " sends "
+                    + tokenRows + " token rows of " + HIDDEN + ": " + log);
+            assertFalse(log.contains("allToAll:" + (long) TOKENS * K * HIDDEN), "rank " + r
+                    + " must not send one row per (token, expert): " + log);
+            assertEquals(1, log.stream().filter(e -> e.startsWith("allGather")).count(),
+                    "one counts exchange per forward: " + log);
+        }
+        pool.shutdown();
+    }
+
+    @Test
+    void refusesExpertsThatDoNotSplitEvenly() {
+        InProcessGroup group = new InProcessGroup(RANKS, 10_000);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ExpertParallelExecutor(group.communicator(0), 7));
+        assertTrue(e.getMessage().contains("7 experts cannot be split evenly over ep = 2"), e.getMessage());
+    }
+}
