@@ -5,6 +5,7 @@ import dev.panomni.bindings.NativeLibrary;
 import dev.panomni.kernels.runtime.CudaDevice;
 import dev.panomni.kernels.runtime.CudaRuntime;
 import dev.panomni.kernels.runtime.DeviceOutOfMemoryException;
+import dev.panomni.kernels.runtime.KernelProfile;
 import dev.panomni.modalities.text.model.CausalLm;
 import dev.panomni.modalities.text.model.PackedBatch;
 import dev.panomni.modalities.text.model.TextModelConfig;
@@ -355,11 +356,17 @@ public final class ScalingRunner {
                             if (step >= 0) {
                                 seconds[step] = sec;
                             }
+                            if (KernelProfile.ENABLED && rank.rank() == 0 && step == -1) {
+                                KernelProfile.reset();     // every rank's launches after the warmup
+                            }
                             if (rank.rank() == 0) {
                                 out.printf(Locale.ROOT, "%s step %d: loss %.4f, %.3f s%n",
                                         step < 0 ? "warmup" : "      ", step, value, sec);
                             }
                         }
+                    }
+                    if (KernelProfile.ENABLED && rank.rank() == 0) {
+                        KernelProfile.report(out, steps * rank.world().size(), 40);   // per GPU and step
                     }
                     results.put(phase, rank.rank(), new RankResult(seconds, cuda ? dev.poolUsedPeakBytes() : -1,
                             parameters));

@@ -23,7 +23,21 @@ public final class AllToAllOp {
      * @return [sum(recvCounts), ...] rows grouped by source rank, in rank order
      */
     public static Tensor apply(Communicator comm, Tensor x, long[] sendCounts, long[] recvCounts) {
-        Tensor out = exchange(comm, x, sendCounts, recvCounts);
+        return recorded(comm, x, exchange(comm, x, sendCounts, recvCounts), sendCounts, recvCounts);
+    }
+
+    /**
+     * The all-to-all of {@code x} whose result is already known, {@code received}, from an earlier
+     * identical exchange (the first run of a recomputed block): no communication now, but the backward
+     * still returns the gradient by the reverse all-to-all. Arguments as in {@link #apply}.
+     *
+     * @return a handle on {@code received}, recorded as the all-to-all of {@code x}
+     */
+    public static Tensor replayed(Communicator comm, Tensor x, Tensor received, long[] sendCounts, long[] recvCounts) {
+        return recorded(comm, x, received.alias(), sendCounts, recvCounts);
+    }
+
+    private static Tensor recorded(Communicator comm, Tensor x, Tensor out, long[] sendCounts, long[] recvCounts) {
         if (Autograd.needsRecord(x)) {
             long[] send = sendCounts.clone();
             long[] recv = recvCounts.clone();

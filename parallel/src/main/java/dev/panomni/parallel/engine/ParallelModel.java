@@ -17,6 +17,7 @@ import dev.panomni.tensor.Shapes;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.Autograd;
 import dev.panomni.tensor.autograd.GradMode;
+import dev.panomni.tensor.autograd.RecomputeStash;
 import dev.panomni.tensor.ops.Layout;
 
 import java.util.ArrayList;
@@ -283,6 +284,7 @@ public final class ParallelModel implements AutoCloseable {
         int position = forwardOrder.size();
         forwardOrder.add(unit);
         Tensor[] outs;
+        RecomputeStash stash = new RecomputeStash(unit.name());
         try {
             unit.install();
             if (options.prefetch()) {
@@ -291,8 +293,11 @@ public final class ParallelModel implements AutoCloseable {
                     next.prefetch();
                 }
             }
-            outs = GradMode.noGrad(() -> fn.apply(inputs));
+            outs = GradMode.isEnabled()
+                    ? GradMode.noGrad(() -> stash.recording(() -> fn.apply(inputs)))
+                    : fn.apply(inputs);
         } catch (RuntimeException e) {
+            stash.close();
             abandon();
             throw e;
         }
@@ -313,7 +318,7 @@ public final class ParallelModel implements AutoCloseable {
                             + outs[i].describe() + "; unit outputs carry gradients and must be floating");
                 }
             }
-            Autograd.record(new UnitNode(this, unit, fn, inputs, outs.length, position), outs);
+            Autograd.record(new UnitNode(this, unit, fn, inputs, outs.length, position, stash), outs);
         }
         return outs;
     }

@@ -5,6 +5,7 @@ import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.Autograd;
 import dev.panomni.tensor.autograd.GradMode;
 import dev.panomni.tensor.autograd.Node;
+import dev.panomni.tensor.autograd.RecomputeStash;
 import dev.panomni.tensor.ops.Arith;
 import dev.panomni.tensor.ops.Reductions;
 
@@ -17,7 +18,8 @@ import java.util.List;
  * the unit after it prefetched), starts the prefetch of the unit before it, recomputes the unit with
  * recording on, back-propagates the incoming gradients through that short-lived graph, starts the
  * reduce-scatter of the parameter gradients, frees the gathered parameters and returns the inputs'
- * gradients.
+ * gradients. The recomputation takes back what the forward saved in the unit's {@link RecomputeStash}
+ * (expert-parallel exchanges, routing tables) instead of communicating again.
  */
 final class UnitNode extends Node {
     private final ParallelModel engine;
@@ -25,13 +27,16 @@ final class UnitNode extends Node {
     private final UnitFunction fn;
     private final Tensor[] saved;
     private final int position;
+    private final RecomputeStash stash;
 
-    UnitNode(ParallelModel engine, FsdpUnit unit, UnitFunction fn, Tensor[] inputs, int outputs, int position) {
+    UnitNode(ParallelModel engine, FsdpUnit unit, UnitFunction fn, Tensor[] inputs, int outputs, int position,
+             RecomputeStash stash) {
         super("fsdpUnit", outputs, inputs);
         this.engine = engine;
         this.unit = unit;
         this.fn = fn;
         this.position = position;
+        this.stash = stash;
         this.saved = new Tensor[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             saved[i] = save(inputs[i]);
@@ -52,7 +57,7 @@ final class UnitNode extends Node {
         try {
             unit.install();
             GradMode.enableGrad(() -> {
-                Tensor[] outs = fn.apply(detached);
+                Tensor[] outs = stash.replaying(() -> fn.apply(detached));
                 if (outs.length != gradOutputs.length) {
                     throw new IllegalStateException("unit " + unit.name() + " returned " + outs.length
                             + " outputs on recomputation, " + gradOutputs.length + " in the forward");
@@ -84,6 +89,7 @@ final class UnitNode extends Node {
             engine.reduceStarted(unit);
         } finally {
             unit.uninstall();
+            stash.close();
         }
         Tensor[] grads = new Tensor[saved.length];
         for (int i = 0; i < saved.length; i++) {

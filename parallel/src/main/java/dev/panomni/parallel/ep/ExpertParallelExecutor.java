@@ -8,6 +8,7 @@ import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
+import dev.panomni.tensor.autograd.RecomputeStash;
 import dev.panomni.tensor.ops.Indexing;
 
 import java.util.Arrays;
@@ -29,7 +30,10 @@ import java.util.Arrays;
  *   <li>the partial sums go back by the reverse all-to-all and are added into the tokens' outputs.</li>
  * </ol>
  * Backward follows the same path in reverse (the all-to-alls, gathers and index-adds are autograd
- * ops; the router weights' gradient returns with its own all-to-all).
+ * ops; the router weights' gradient returns with its own all-to-all). Under activation checkpointing
+ * the first run saves the plan and what each all-to-all received in the layer's
+ * {@link RecomputeStash}, so the recomputation neither synchronizes nor communicates; only the
+ * backward's reverse all-to-alls move data again.
  */
 public final class ExpertParallelExecutor implements ExpertExecutor {
     private final Communicator ep;
@@ -55,130 +59,80 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
             throw new IllegalArgumentException("expert parallel: got counts for " + perExpert.length
                     + " experts, the layer has " + experts);
         }
-        int n = ep.size();
-        int me = ep.rank();
-        int local = experts / n;
-        int t = Math.toIntExact(tokens.size(0));
-        long[] rowToken = routing.rowToken();
+        RecomputeStash stash = RecomputeStash.current();
+        Exchanged first = stash != null && stash.replaying() ? stash.take(Exchanged.class) : null;
+        ExpertDispatchPlan p;
+        Tensor indices;
+        if (first != null) {
+            p = first.plan();
+            indices = first.indices();
+        } else {
+            ExpertDispatchPlan.Outgoing outgoing = ExpertDispatchPlan.outgoing(perExpert, routing.rowToken(),
+                    Math.toIntExact(tokens.size(0)), ep.size());
+            p = ExpertDispatchPlan.of(outgoing, allCounts(outgoing.countsRow(perExpert), tokens), ep.rank());
+            indices = upload(tokens, p.tokenIds(), p.rowIndex(), p.grouped(), p.ungrouped());
+        }
+        int sent = p.tokenIds().length;
+        int rows = p.rowIndex().length;
+        int received = p.grouped().length;
+        Tensor tokenIds = indices.narrow(0, 0, sent);
+        Tensor rowIndex = indices.narrow(0, sent, rows);
+        Tensor grouped = indices.narrow(0, sent + rows, received);
+        Tensor ungrouped = indices.narrow(0, sent + rows + received, received);
 
-        // The tokens each destination needs (ascending) and each row's place among them.
-        long[] rowStart = new long[n + 1];           // rows for rank j: [rowStart[j], rowStart[j + 1])
-        for (int j = 0; j < n; j++) {
-            rowStart[j + 1] = rowStart[j];
-            for (int e = 0; e < local; e++) {
-                rowStart[j + 1] += perExpert[j * local + e];
-            }
-        }
-        int[] place = new int[t];
-        int[] stamp = new int[t];
-        long[] sendTokens = new long[n];
-        long[] tokenIds = new long[rowToken.length];  // concatenated per destination; at most one per row
-        int[] rowPlace = new int[rowToken.length];   // place of the row's token in its destination's list
-        int sent = 0;
-        for (int j = 0; j < n; j++) {
-            for (int r = (int) rowStart[j]; r < rowStart[j + 1]; r++) {
-                stamp[(int) rowToken[r]] = j + 1;
-            }
-            int first = sent;
-            for (int tok = 0; tok < t; tok++) {
-                if (stamp[tok] == j + 1) {
-                    place[tok] = sent - first;
-                    tokenIds[sent++] = tok;
-                }
-            }
-            sendTokens[j] = sent - first;
-            for (int r = (int) rowStart[j]; r < rowStart[j + 1]; r++) {
-                rowPlace[r] = place[(int) rowToken[r]];
-            }
-        }
-
-        long[][] all = allCounts(perExpert, sendTokens, tokens);   // [source][E expert rows, then n tokens]
-        long[] recvTokens = new long[n];
-        long[] sendRows = new long[n];
-        long[] recvRows = new long[n];
-        for (int j = 0; j < n; j++) {
-            recvTokens[j] = all[j][experts + me];
-            sendRows[j] = rowStart[j + 1] - rowStart[j];
-            for (int e = 0; e < local; e++) {
-                recvRows[j] += all[j][me * local + e];
-            }
-        }
-        // A row sent to rank j names its token as an index into everything j receives: the tokens of
-        // lower source ranks come first there.
-        long[] rowIndex = new long[rowToken.length];
-        for (int j = 0; j < n; j++) {
-            long base = 0;
-            for (int s = 0; s < me; s++) {
-                base += all[s][experts + j];
-            }
-            for (int r = (int) rowStart[j]; r < rowStart[j + 1]; r++) {
-                rowIndex[r] = base + rowPlace[r];
-            }
+        Tensor outgoing = Indexing.indexSelect(tokens, 0, tokenIds);
+        Tensor incoming;
+        Tensor incomingIndex;
+        Tensor incomingWeight;
+        if (first != null) {
+            incoming = AllToAllOp.replayed(ep, outgoing, first.incoming(), p.sendTokens(), p.recvTokens());
+            incomingIndex = first.incomingIndex();
+            incomingWeight = AllToAllOp.replayed(ep, routing.rowWeight(), first.incomingWeight(), p.sendRows(),
+                    p.recvRows());
+        } else {
+            incoming = AllToAllOp.apply(ep, outgoing, p.sendTokens(), p.recvTokens());
+            incomingIndex = GradMode.noGrad(() -> AllToAllOp.apply(ep, rowIndex, p.sendRows(), p.recvRows()));
+            incomingWeight = AllToAllOp.apply(ep, routing.rowWeight(), p.sendRows(), p.recvRows());
         }
 
-        // Received rows come by source rank, then local expert; the grouped order is by local expert,
-        // then source rank. Position k of the grouped order takes received row perm[k].
-        int received = Math.toIntExact(Arrays.stream(recvRows).sum());
-        long[] perm = new long[received];
-        long[] inverse = new long[received];
-        long[] offsets = new long[local + 1];
-        long[] sourceStart = new long[n];
-        for (int j = 1; j < n; j++) {
-            sourceStart[j] = sourceStart[j - 1] + recvRows[j - 1];
-        }
-        int k = 0;
-        for (int e = 0; e < local; e++) {
-            for (int j = 0; j < n; j++) {
-                long before = 0;
-                for (int f = 0; f < e; f++) {
-                    before += all[j][me * local + f];
-                }
-                long c = all[j][me * local + e];
-                for (long r = 0; r < c; r++) {
-                    long src = sourceStart[j] + before + r;
-                    perm[k] = src;
-                    inverse[(int) src] = k;
-                    k++;
-                }
-            }
-            offsets[e + 1] = k;
-        }
-
-        // One upload for the four index vectors.
-        long[] host = new long[sent + rowIndex.length + 2 * received];
-        System.arraycopy(tokenIds, 0, host, 0, sent);
-        System.arraycopy(rowIndex, 0, host, sent, rowIndex.length);
-        System.arraycopy(perm, 0, host, sent + rowIndex.length, received);
-        System.arraycopy(inverse, 0, host, sent + rowIndex.length + received, received);
-        Tensor indices = GradMode.noGrad(() -> Tensor.ofLongs(host, host.length).to(tokens.device()));
-        Tensor sendTokenIds = indices.narrow(0, 0, sent);
-        Tensor rowIndexT = indices.narrow(0, sent, rowIndex.length);
-        Tensor permT = indices.narrow(0, sent + rowIndex.length, received);
-        Tensor inverseT = indices.narrow(0, sent + rowIndex.length + received, received);
-
-        Tensor outgoing = Indexing.indexSelect(tokens, 0, sendTokenIds);
-        Tensor incoming = AllToAllOp.apply(ep, outgoing, sendTokens, recvTokens);
-        Tensor incomingIndex = GradMode.noGrad(() -> AllToAllOp.apply(ep, rowIndexT, sendRows, recvRows));
-        Tensor incomingWeight = AllToAllOp.apply(ep, routing.rowWeight(), sendRows, recvRows);
-
-        Tensor groupedIndex = GradMode.noGrad(() -> Indexing.indexSelect(incomingIndex, 0, permT));
+        Tensor groupedIndex = GradMode.noGrad(() -> Indexing.indexSelect(incomingIndex, 0, grouped));
         // A permutation both ways: the backward gathers with the inverse instead of index-adding.
-        Tensor groupedWeight = Indexing.permuteRows(incomingWeight, permT, inverseT);
-        Tensor partial = ExpertExecutor.weightedExperts(incoming, groupedIndex, groupedWeight, offsets, mlp);
-        Tensor returned = AllToAllOp.apply(ep, partial, recvTokens, sendTokens);
-        return Indexing.indexAdd(Tensor.zeros(tokens.dtype(), tokens.device(), tokens.shape()), 0, sendTokenIds,
+        Tensor groupedWeight = Indexing.permuteRows(incomingWeight, grouped, ungrouped);
+        Tensor partial = ExpertExecutor.weightedExperts(incoming, groupedIndex, groupedWeight, p.offsets(), mlp);
+        Tensor returned = first != null
+                ? AllToAllOp.replayed(ep, partial, first.returned(), p.recvTokens(), p.sendTokens())
+                : AllToAllOp.apply(ep, partial, p.recvTokens(), p.sendTokens());
+        if (stash != null && first == null) {
+            stash.put(new Exchanged(p, stash.hold(indices), stash.hold(incoming), stash.hold(incomingIndex),
+                    stash.hold(incomingWeight), stash.hold(returned)));
+        }
+        return Indexing.indexAdd(Tensor.zeros(tokens.dtype(), tokens.device(), tokens.shape()), 0, tokenIds,
                 returned);
     }
 
     /**
-     * Every EP rank's per-expert row counts followed by its per-destination token counts, gathered on
-     * the tokens' device (NCCL moves only device tensors): {@code [source rank][experts + ranks]}.
+     * What the first run of a recomputed layer exchanged, for its recomputation: the plan, the index
+     * vectors on the device, and the three all-to-alls' results and the one of the partial sums.
      */
-    private long[][] allCounts(long[] perExpert, long[] sendTokens, Tensor like) {
+    private record Exchanged(ExpertDispatchPlan plan, Tensor indices, Tensor incoming, Tensor incomingIndex,
+                             Tensor incomingWeight, Tensor returned) {
+    }
+
+    /** The index vectors, concatenated, in one upload. */
+    private static Tensor upload(Tensor like, long[]... parts) {
+        long[] host = new long[Arrays.stream(parts).mapToInt(a -> a.length).sum()];
+        int at = 0;
+        for (long[] part : parts) {
+            System.arraycopy(part, 0, host, at, part.length);
+            at += part.length;
+        }
+        return GradMode.noGrad(() -> Tensor.ofLongs(host, host.length).to(like.device()));
+    }
+
+    /** Every EP rank's row of counts, gathered on the tokens' device (NCCL moves only device tensors). */
+    private long[][] allCounts(long[] mine, Tensor like) {
         int n = ep.size();
-        int width = perExpert.length + n;
-        long[] mine = Arrays.copyOf(perExpert, width);
-        System.arraycopy(sendTokens, 0, mine, perExpert.length, n);
+        int width = mine.length;
         long[][] out = new long[n][];
         try (Scope s = Scope.open("ep.counts")) {
             Tensor t = GradMode.noGrad(() -> Tensor.ofLongs(mine, width).to(like.device()));

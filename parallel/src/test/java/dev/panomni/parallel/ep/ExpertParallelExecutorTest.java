@@ -1,12 +1,14 @@
 package dev.panomni.parallel.ep;
 
 import dev.panomni.nn.ExpertExecutor;
+import dev.panomni.nn.ExpertOrder;
 import dev.panomni.nn.ExpertRouting;
 import dev.panomni.parallel.comm.Communicator;
 import dev.panomni.parallel.comm.InProcessGroup;
 import dev.panomni.parallel.comm.RecordingCommunicator;
 import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Tensor;
+import dev.panomni.tensor.autograd.Checkpoint;
 import dev.panomni.tensor.ops.Arith;
 import dev.panomni.tensor.ops.Reductions;
 import org.junit.jupiter.api.Test;
@@ -19,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -107,12 +110,17 @@ class ExpertParallelExecutorTest {
         };
     }
 
-    private static Result run(Inputs in, ExpertExecutor executor, int firstExpert) {
+    /**
+     * One forward and backward; with {@code checkpointed}, inside {@link Checkpoint#run}, so the
+     * backward recomputes the layer and the executor replays its exchanges from the recompute stash.
+     */
+    private static Result run(Inputs in, ExpertExecutor executor, int firstExpert, boolean checkpointed) {
         try (Scope s = Scope.open("ep-test")) {
             Tensor x = Tensor.of(in.tokens(), TOKENS, HIDDEN).requiresGrad(true);
             Tensor w = Tensor.of(in.weights(), TOKENS * K).requiresGrad(true);
-            ExpertRouting routing = ExpertRouting.sortByExpert(in.chosen(), K, EXPERTS, w);
-            Tensor out = executor.execute(x, routing, scalingExperts(firstExpert));
+            Function<Tensor[], Tensor> layer = t -> executor.execute(t[0],
+                    ExpertOrder.sort(in.chosen(), K, EXPERTS, t[0].device()).route(t[1]), scalingExperts(firstExpert));
+            Tensor out = checkpointed ? Checkpoint.run(layer, x, w) : layer.apply(new Tensor[] {x, w});
             Tensor loss = Reductions.sum(Arith.mul(out, Tensor.of(in.upstream(), TOKENS, HIDDEN)), new int[] {0, 1},
                     false);
             loss.backward();
@@ -120,28 +128,41 @@ class ExpertParallelExecutorTest {
         }
     }
 
+    /** Both ranks' results through the expert-parallel executor, each rank's collectives logged. */
+    private static List<Result> runParallel(boolean checkpointed, List<List<String>> logs) throws Exception {
+        InProcessGroup group = new InProcessGroup(RANKS, 10_000);
+        ExecutorService pool = Executors.newFixedThreadPool(RANKS);
+        try {
+            List<Future<Result>> futures = new ArrayList<>();
+            for (int r = 0; r < RANKS; r++) {
+                Communicator comm = new RecordingCommunicator(group.communicator(r), logs.get(r));
+                Inputs in = Inputs.of(r);
+                int first = r * EXPERTS / RANKS;
+                futures.add(pool.submit(() -> run(in, new ExpertParallelExecutor(comm, EXPERTS), first, checkpointed)));
+            }
+            List<Result> out = new ArrayList<>();
+            for (Future<Result> f : futures) {
+                out.add(f.get());
+            }
+            return out;
+        } finally {
+            pool.shutdown();
+        }
+    }
+
     @Test
     void matchesTheLocalExecutorAndSendsEachTokenOncePerDestination() throws Exception {
-        InProcessGroup group = new InProcessGroup(RANKS, 10_000);
         List<List<String>> logs = List.of(new ArrayList<>(), new ArrayList<>());
-        ExecutorService pool = Executors.newFixedThreadPool(RANKS);
-        List<Future<Result>> parallel = new ArrayList<>();
-        for (int r = 0; r < RANKS; r++) {
-            Communicator comm = new RecordingCommunicator(group.communicator(r), logs.get(r));
-            Inputs in = Inputs.of(r);
-            int first = r * EXPERTS / RANKS;
-            parallel.add(pool.submit(() -> run(in, new ExpertParallelExecutor(comm, EXPERTS), first)));
-        }
+        List<Result> parallel = runParallel(false, logs);
         for (int r = 0; r < RANKS; r++) {
             Inputs in = Inputs.of(r);
-            Result local = run(in, ExpertExecutor.LOCAL, 0);
-            Result ep = parallel.get(r).get();
+            Result local = run(in, ExpertExecutor.LOCAL, 0, false);
+            Result ep = parallel.get(r);
             assertArrayEquals(in.closedForm(), local.out(), 1e-5f, "local executor against the closed form");
             assertArrayEquals(local.out(), ep.out(), 1e-5f, "rank " + r + " output");
             assertArrayEquals(local.dTokens(), ep.dTokens(), 1e-5f, "rank " + r + " token gradient");
             assertArrayEquals(local.dWeights(), ep.dWeights(), 1e-5f, "rank " + r + " router weight gradient");
 
-            // Forward: tokens, row indices, row weights, partial sums back; backward: their reverses.
             int tokenRows = in.tokenDestinations();
             assertTrue(tokenRows < TOKENS * K, "the test's routing must repeat ranks within a token");
             List<String> log = logs.get(r);
@@ -149,10 +170,30 @@ class ExpertParallelExecutorTest {
                     + tokenRows + " token rows of " + HIDDEN + ": " + log);
             assertFalse(log.contains("allToAll:" + (long) TOKENS * K * HIDDEN), "rank " + r
                     + " must not send one row per (token, expert): " + log);
-            assertEquals(1, log.stream().filter(e -> e.startsWith("allGather")).count(),
-                    "one counts exchange per forward: " + log);
+            // Forward: tokens, row indices, row weights, partial sums back; backward: the reverses of
+            // the three that carry gradients.
+            assertEquals(7, count(log, "allToAll"), log.toString());
+            assertEquals(1, count(log, "allGather"), "one counts exchange per forward: " + log);
         }
-        pool.shutdown();
+    }
+
+    @Test
+    void aRecomputedLayerReplaysItsExchangesInsteadOfCommunicating() throws Exception {
+        List<List<String>> plainLogs = List.of(new ArrayList<>(), new ArrayList<>());
+        List<List<String>> logs = List.of(new ArrayList<>(), new ArrayList<>());
+        List<Result> plain = runParallel(false, plainLogs);
+        List<Result> recomputed = runParallel(true, logs);
+        for (int r = 0; r < RANKS; r++) {
+            assertArrayEquals(plain.get(r).out(), recomputed.get(r).out(), 1e-6f, "rank " + r + " output");
+            assertArrayEquals(plain.get(r).dTokens(), recomputed.get(r).dTokens(), 1e-6f, "rank " + r + " dTokens");
+            assertArrayEquals(plain.get(r).dWeights(), recomputed.get(r).dWeights(), 1e-6f, "rank " + r + " dWeights");
+            // The forward ran twice, the exchanges once: the same collectives as without recomputation.
+            assertEquals(plainLogs.get(r), logs.get(r), "rank " + r);
+        }
+    }
+
+    private static long count(List<String> log, String op) {
+        return log.stream().filter(e -> e.startsWith(op + ":")).count();
     }
 
     @Test

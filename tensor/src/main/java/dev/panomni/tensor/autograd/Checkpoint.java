@@ -14,6 +14,9 @@ import java.util.function.Function;
  * used inside {@code fn} get their gradients from the inner backward, as they would without
  * checkpointing.
  *
+ * <p>Ops inside may save costly results of the first run for the recomputation through the
+ * {@link RecomputeStash} this opens around both.
+ *
  * <p>{@code fn} must compute the same thing both times: no randomness that is not seeded by its
  * inputs, no dependence on state that changes between forward and backward.
  */
@@ -39,20 +42,23 @@ public final class Checkpoint {
         if (!GradMode.isEnabled()) {
             return fn.apply(inputs);
         }
-        Tensor result = GradMode.noGrad(() -> fn.apply(inputs));
+        RecomputeStash stash = new RecomputeStash("checkpoint");
+        Tensor result = GradMode.noGrad(() -> stash.recording(() -> fn.apply(inputs)));
         // A block that hands back one of its inputs must not have the node attached to the caller's tensor.
         Tensor out = java.util.Arrays.stream(inputs).anyMatch(t -> t == result) ? result.alias() : result;
-        Autograd.record(new CheckpointNode(fn, inputs), out);
+        Autograd.record(new CheckpointNode(fn, inputs, stash), out);
         return out;
     }
 
     private static final class CheckpointNode extends Node {
         private final Function<Tensor[], Tensor> fn;
         private final Tensor[] saved;
+        private final RecomputeStash stash;
 
-        CheckpointNode(Function<Tensor[], Tensor> fn, Tensor[] inputs) {
+        CheckpointNode(Function<Tensor[], Tensor> fn, Tensor[] inputs, RecomputeStash stash) {
             super("checkpoint", inputs);
             this.fn = fn;
+            this.stash = stash;
             this.saved = new Tensor[inputs.length];
             for (int i = 0; i < inputs.length; i++) {
                 saved[i] = save(inputs[i]);
@@ -68,9 +74,11 @@ public final class Checkpoint {
                     detached[i].requiresGrad(true);
                 }
             }
-            Tensor out = GradMode.enableGrad(() -> fn.apply(detached));
-            if (out.requiresGrad()) {
-                Autograd.backward(out, gradOutputs[0]);
+            try (stash) {
+                Tensor out = GradMode.enableGrad(() -> stash.replaying(() -> fn.apply(detached)));
+                if (out.requiresGrad()) {
+                    Autograd.backward(out, gradOutputs[0]);
+                }
             }
             Tensor[] grads = new Tensor[saved.length];
             for (int i = 0; i < saved.length; i++) {

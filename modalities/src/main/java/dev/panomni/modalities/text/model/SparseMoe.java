@@ -1,12 +1,14 @@
 package dev.panomni.modalities.text.model;
 
 import dev.panomni.nn.ExpertExecutor;
+import dev.panomni.nn.ExpertOrder;
 import dev.panomni.nn.ExpertRouting;
 import dev.panomni.nn.Module;
 import dev.panomni.nn.PluggableExperts;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
+import dev.panomni.tensor.autograd.RecomputeStash;
 import dev.panomni.tensor.ops.Activations;
 import dev.panomni.tensor.ops.Arith;
 import dev.panomni.tensor.ops.GroupedGemm;
@@ -95,8 +97,17 @@ public final class SparseMoe extends Module implements PluggableExperts {
         if (cfg.normTopkProb()) {
             weights = Arith.div(weights, Reductions.sum(weights, new int[] {-1}, true));
         }
-        ExpertRouting routing = ExpertRouting.sortByExpert(top.indices().toLongArray(), k, e,
-                weights.reshape(t * k).to(x.dtype()));
+        RecomputeStash stash = RecomputeStash.current();
+        ExpertOrder order;
+        if (stash != null && stash.replaying()) {
+            order = stash.take(ExpertOrder.class);             // no device read, no sort
+        } else {
+            order = ExpertOrder.sort(top.indices().toLongArray(), k, e, x.device());
+            if (stash != null) {
+                stash.put(order.heldBy(stash));
+            }
+        }
+        ExpertRouting routing = order.route(weights.to(x.dtype()));
         Tensor out = executor.execute(x, routing, this::expertMlp);
 
         statsSink.accept(new RouterStats(routing.tokensPerExpert(), Reductions.sum(probs, new int[] {0}, false), t));
