@@ -19,7 +19,7 @@ public final class KernelProfile {
     /** Whether launches are being timed (system property {@code panomni.cuda.profile}). */
     public static final boolean ENABLED = Boolean.getBoolean("panomni.cuda.profile");
 
-    private record Pending(String name, CudaEvent start, CudaEvent end) {
+    private record Pending(String name, CudaDevice device, CudaEvent start, CudaEvent end) {
     }
 
     /** Totals of one name. */
@@ -29,8 +29,10 @@ public final class KernelProfile {
     }
 
     private static final List<Pending> PENDING = new ArrayList<>();
-    private static final ArrayDeque<CudaEvent> FREE = new ArrayDeque<>();
+    /** Spare timing events per device: an event records only on its own device's streams. */
+    private static final Map<CudaDevice, ArrayDeque<CudaEvent>> FREE = new HashMap<>();
     private static final Map<String, Total> TOTALS = new HashMap<>();
+    private static int nextDrain = 4096;
 
     private KernelProfile() {
     }
@@ -40,7 +42,7 @@ public final class KernelProfile {
         synchronized (PENDING) {
             CudaEvent start = event(stream.device());
             start.record(stream);
-            return new Pending(name, start, event(stream.device()));
+            return new Pending(name, stream.device(), start, event(stream.device()));
         }
     }
 
@@ -50,34 +52,46 @@ public final class KernelProfile {
         synchronized (PENDING) {
             p.end().record(stream);
             PENDING.add(p);
-            if (PENDING.size() >= 4096) {
-                drain();
+            if (PENDING.size() >= nextDrain) {
+                drain(false);
+                nextDrain = PENDING.size() + 4096;
             }
         }
     }
 
     private static CudaEvent event(CudaDevice device) {
-        CudaEvent e = FREE.poll();
+        CudaEvent e = FREE.computeIfAbsent(device, d -> new ArrayDeque<>()).poll();
         return e != null ? e : device.newEvent(true);
     }
 
-    /** Waits for the recorded launches and adds them to the totals. */
-    private static void drain() {
-        for (Pending p : PENDING) {
-            p.end().synchronize();
+    /**
+     * Adds the recorded launches to the totals: every one when {@code wait} (the caller knows the work
+     * has finished or may block for it), else only those already finished. A launch thread must never
+     * block here on unfinished work: with ranks as threads of one process, the work may be waiting
+     * for a collective that another rank, blocked on this profile's lock, has yet to issue.
+     */
+    private static void drain(boolean wait) {
+        java.util.Iterator<Pending> it = PENDING.iterator();
+        while (it.hasNext()) {
+            Pending p = it.next();
+            if (wait) {
+                p.end().synchronize();
+            } else if (!p.end().isComplete()) {
+                continue;
+            }
             Total t = TOTALS.computeIfAbsent(p.name(), k -> new Total());
             t.count++;
             t.millis += p.end().elapsedMillis(p.start());
-            FREE.add(p.start());
-            FREE.add(p.end());
+            FREE.get(p.device()).add(p.start());
+            FREE.get(p.device()).add(p.end());
+            it.remove();
         }
-        PENDING.clear();
     }
 
     /** Forgets everything recorded so far (after warm-up steps). */
     public static void reset() {
         synchronized (PENDING) {
-            drain();
+            drain(true);
             TOTALS.clear();
         }
     }
@@ -88,7 +102,7 @@ public final class KernelProfile {
      */
     public static void report(PrintStream out, int steps, int top) {
         synchronized (PENDING) {
-            drain();
+            drain(true);
             List<Map.Entry<String, Total>> rows = new ArrayList<>(TOTALS.entrySet());
             rows.sort((a, b) -> Double.compare(b.getValue().millis, a.getValue().millis));
             double sum = rows.stream().mapToDouble(e -> e.getValue().millis).sum();
