@@ -20,6 +20,18 @@ public interface ExpertExecutor {
      */
     Tensor execute(Tensor tokens, ExpertRouting routing, ExpertMlp experts);
 
+    /**
+     * Called by the layer with its expert choices still on the device, just before it reads them on
+     * the host (which waits for the device): an executor that must exchange something derived from
+     * them (the expert-parallel counts) starts that exchange here, so that the layer's one wait also
+     * completes it, and the next {@link #execute} on this thread uses the result. The layer skips the
+     * call where it reads nothing (a recomputation replaying its first run). Does nothing by default.
+     *
+     * @param chosen [T, k] I64 on the tokens' device: each (token, slot)'s expert
+     */
+    default void beforeHostRead(Tensor chosen) {
+    }
+
     /** The layer's expert MLPs over the experts this rank holds (all of them on a single device). */
     @FunctionalInterface
     interface ExpertMlp {

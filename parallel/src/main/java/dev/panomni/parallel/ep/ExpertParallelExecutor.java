@@ -10,6 +10,8 @@ import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
 import dev.panomni.tensor.autograd.RecomputeStash;
 import dev.panomni.tensor.ops.Indexing;
+import dev.panomni.tensor.ops.Joining;
+import dev.panomni.tensor.ops.Reductions;
 
 import java.util.Arrays;
 
@@ -21,7 +23,9 @@ import java.util.Arrays;
  * volume by up to k / ep (4x for top-8 over 2 ranks). Per forward:
  * <ol>
  *   <li>the per-expert row counts and the per-destination token counts are all-gathered, so every
- *       rank knows what it sends and receives (the one host synchronization);</li>
+ *       rank knows what it sends and receives: derived from the choices on the device and gathered
+ *       before the layer reads the choices on the host ({@link #beforeHostRead}), so that one wait for
+ *       the device serves both;</li>
  *   <li>each rank sends every destination the tokens with at least one expert there (ascending), by
  *       an uneven all-to-all, and beside them each routed row's position among the received tokens
  *       and its router weight;</li>
@@ -38,6 +42,8 @@ import java.util.Arrays;
 public final class ExpertParallelExecutor implements ExpertExecutor {
     private final Communicator ep;
     private final int experts;
+    /** [ranks * (experts + ranks)] F32: the counts {@link #beforeHostRead} started gathering, until execute reads them. */
+    private Tensor pendingCounts;
 
     /**
      * @param ep      the expert-parallel group
@@ -69,7 +75,9 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
         } else {
             ExpertDispatchPlan.Outgoing outgoing = ExpertDispatchPlan.outgoing(perExpert, routing.rowToken(),
                     Math.toIntExact(tokens.size(0)), ep.size());
-            p = ExpertDispatchPlan.of(outgoing, allCounts(outgoing.countsRow(perExpert), tokens), ep.rank());
+            long[] mine = outgoing.countsRow(perExpert);
+            long[][] counts = pendingCounts != null ? takePending(mine) : allCounts(mine, tokens);
+            p = ExpertDispatchPlan.of(outgoing, counts, ep.rank());
             indices = upload(tokens, p.tokenIds(), p.rowIndex(), p.grouped(), p.ungrouped());
         }
         int sent = p.tokenIds().length;
@@ -127,6 +135,61 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
             at += part.length;
         }
         return GradMode.noGrad(() -> Tensor.ofLongs(host, host.length).to(like.device()));
+    }
+
+    /**
+     * Derives this rank's row of counts from the choices on the device (rows per expert, and per rank
+     * the tokens with at least one expert there) and starts gathering every rank's, so that the
+     * layer's read of the choices also completes the exchange: one wait for the device per forward
+     * instead of two.
+     */
+    @Override
+    public void beforeHostRead(Tensor chosen) {
+        int n = ep.size();
+        long t = chosen.size(0);
+        Tensor gathered = GradMode.noGrad(() -> {
+            Tensor oneHot = Indexing.scatterAdd(Tensor.zeros(DType.F32, chosen.device(), t, experts), 1, chosen,
+                    Tensor.ones(DType.F32, chosen.device(), chosen.shape()));                    // [T, E]
+            Tensor perExpert = Reductions.sum(oneHot, new int[] {0}, false);                       // [E]
+            Tensor perRank = Reductions.sum(Reductions.max(oneHot.reshape(t, n, experts / n), 2, false),
+                    new int[] {0}, false);                                                        // [n]
+            Tensor row = Joining.concat(new Tensor[] {perExpert, perRank}, 0);
+            Tensor all = Tensor.empty(DType.F32, chosen.device(), (long) n * (experts + n));
+            ep.allGather(row, all).await();
+            return all;
+        });
+        if (pendingCounts != null) {
+            pendingCounts.close();
+        }
+        pendingCounts = gathered.unownedAlias();
+    }
+
+    /**
+     * The counts {@link #beforeHostRead} gathered, checked against this rank's own from the host
+     * routing (they come from the same choices; a difference means the layer passed other ones).
+     */
+    private long[][] takePending(long[] mine) {
+        float[] flat;
+        try {
+            flat = pendingCounts.toFloatArray();
+        } finally {
+            pendingCounts.close();
+            pendingCounts = null;
+        }
+        int n = ep.size();
+        int width = mine.length;
+        long[][] out = new long[n][width];
+        for (int j = 0; j < n; j++) {
+            for (int c = 0; c < width; c++) {
+                out[j][c] = (long) flat[j * width + c];
+            }
+        }
+        if (!Arrays.equals(out[ep.rank()], mine)) {
+            throw new IllegalStateException("expert parallel: the counts derived on the device before the host read "
+                    + Arrays.toString(out[ep.rank()]) + " differ from the routing's " + Arrays.toString(mine)
+                    + "; beforeHostRead must get the same choices the routing was built from");
+        }
+        return out;
     }
 
     /** Every EP rank's row of counts, gathered on the tokens' device (NCCL moves only device tensors). */

@@ -9,6 +9,7 @@ import dev.panomni.parallel.comm.RecordingCommunicator;
 import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.Checkpoint;
+import dev.panomni.tensor.autograd.RecomputeStash;
 import dev.panomni.tensor.ops.Arith;
 import dev.panomni.tensor.ops.Reductions;
 import org.junit.jupiter.api.Test;
@@ -18,10 +19,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -110,17 +111,34 @@ class ExpertParallelExecutorTest {
         };
     }
 
-    /**
-     * One forward and backward; with {@code checkpointed}, inside {@link Checkpoint#run}, so the
-     * backward recomputes the layer and the executor replays its exchanges from the recompute stash.
-     */
-    private static Result run(Inputs in, ExpertExecutor executor, int firstExpert, boolean checkpointed) {
+    /** How a test layer reaches the executor. */
+    private enum Path {
+        /** As SparseMoe: the choices go to {@link ExpertExecutor#beforeHostRead} before the host reads them. */
+        EARLY_COUNTS,
+        /** execute alone: the executor exchanges the counts itself. */
+        HOST_COUNTS,
+        /** As EARLY_COUNTS, the layer recomputed in the backward ({@link Checkpoint#run}). */
+        RECOMPUTED
+    }
+
+    /** The layer SparseMoe would run over these inputs, without its router (the choices are given). */
+    private static Tensor layer(Inputs in, ExpertExecutor executor, int firstExpert, Path path, Tensor x, Tensor w) {
+        RecomputeStash stash = RecomputeStash.current();
+        if (path != Path.HOST_COUNTS && !(stash != null && stash.replaying())) {
+            executor.beforeHostRead(Tensor.ofLongs(in.chosen(), TOKENS, K));
+        }
+        ExpertRouting routing = ExpertOrder.sort(in.chosen(), K, EXPERTS, x.device()).route(w);
+        return executor.execute(x, routing, scalingExperts(firstExpert));
+    }
+
+    /** One forward and backward of {@link #layer}. */
+    private static Result run(Inputs in, ExpertExecutor executor, int firstExpert, Path path) {
         try (Scope s = Scope.open("ep-test")) {
             Tensor x = Tensor.of(in.tokens(), TOKENS, HIDDEN).requiresGrad(true);
             Tensor w = Tensor.of(in.weights(), TOKENS * K).requiresGrad(true);
-            Function<Tensor[], Tensor> layer = t -> executor.execute(t[0],
-                    ExpertOrder.sort(in.chosen(), K, EXPERTS, t[0].device()).route(t[1]), scalingExperts(firstExpert));
-            Tensor out = checkpointed ? Checkpoint.run(layer, x, w) : layer.apply(new Tensor[] {x, w});
+            Tensor out = path == Path.RECOMPUTED
+                    ? Checkpoint.run(t -> layer(in, executor, firstExpert, path, t[0], t[1]), x, w)
+                    : layer(in, executor, firstExpert, path, x, w);
             Tensor loss = Reductions.sum(Arith.mul(out, Tensor.of(in.upstream(), TOKENS, HIDDEN)), new int[] {0, 1},
                     false);
             loss.backward();
@@ -129,7 +147,7 @@ class ExpertParallelExecutorTest {
     }
 
     /** Both ranks' results through the expert-parallel executor, each rank's collectives logged. */
-    private static List<Result> runParallel(boolean checkpointed, List<List<String>> logs) throws Exception {
+    private static List<Result> runParallel(Path path, List<List<String>> logs) throws Exception {
         InProcessGroup group = new InProcessGroup(RANKS, 10_000);
         ExecutorService pool = Executors.newFixedThreadPool(RANKS);
         try {
@@ -138,7 +156,7 @@ class ExpertParallelExecutorTest {
                 Communicator comm = new RecordingCommunicator(group.communicator(r), logs.get(r));
                 Inputs in = Inputs.of(r);
                 int first = r * EXPERTS / RANKS;
-                futures.add(pool.submit(() -> run(in, new ExpertParallelExecutor(comm, EXPERTS), first, checkpointed)));
+                futures.add(pool.submit(() -> run(in, new ExpertParallelExecutor(comm, EXPERTS), first, path)));
             }
             List<Result> out = new ArrayList<>();
             for (Future<Result> f : futures) {
@@ -153,10 +171,10 @@ class ExpertParallelExecutorTest {
     @Test
     void matchesTheLocalExecutorAndSendsEachTokenOncePerDestination() throws Exception {
         List<List<String>> logs = List.of(new ArrayList<>(), new ArrayList<>());
-        List<Result> parallel = runParallel(false, logs);
+        List<Result> parallel = runParallel(Path.EARLY_COUNTS, logs);
         for (int r = 0; r < RANKS; r++) {
             Inputs in = Inputs.of(r);
-            Result local = run(in, ExpertExecutor.LOCAL, 0, false);
+            Result local = run(in, ExpertExecutor.LOCAL, 0, Path.HOST_COUNTS);
             Result ep = parallel.get(r);
             assertArrayEquals(in.closedForm(), local.out(), 1e-5f, "local executor against the closed form");
             assertArrayEquals(local.out(), ep.out(), 1e-5f, "rank " + r + " output");
@@ -181,15 +199,66 @@ class ExpertParallelExecutorTest {
     void aRecomputedLayerReplaysItsExchangesInsteadOfCommunicating() throws Exception {
         List<List<String>> plainLogs = List.of(new ArrayList<>(), new ArrayList<>());
         List<List<String>> logs = List.of(new ArrayList<>(), new ArrayList<>());
-        List<Result> plain = runParallel(false, plainLogs);
-        List<Result> recomputed = runParallel(true, logs);
+        List<Result> plain = runParallel(Path.EARLY_COUNTS, plainLogs);
+        List<Result> recomputed = runParallel(Path.RECOMPUTED, logs);
         for (int r = 0; r < RANKS; r++) {
-            assertArrayEquals(plain.get(r).out(), recomputed.get(r).out(), 1e-6f, "rank " + r + " output");
-            assertArrayEquals(plain.get(r).dTokens(), recomputed.get(r).dTokens(), 1e-6f, "rank " + r + " dTokens");
-            assertArrayEquals(plain.get(r).dWeights(), recomputed.get(r).dWeights(), 1e-6f, "rank " + r + " dWeights");
+            assertSame(plain.get(r), recomputed.get(r), "rank " + r + " recomputed");
             // The forward ran twice, the exchanges once: the same collectives as without recomputation.
             assertEquals(plainLogs.get(r), logs.get(r), "rank " + r);
         }
+    }
+
+    @Test
+    void withoutTheEarlyCountsTheExecutorExchangesThemItself() throws Exception {
+        List<List<String>> earlyLogs = List.of(new ArrayList<>(), new ArrayList<>());
+        List<List<String>> logs = List.of(new ArrayList<>(), new ArrayList<>());
+        List<Result> early = runParallel(Path.EARLY_COUNTS, earlyLogs);
+        List<Result> host = runParallel(Path.HOST_COUNTS, logs);
+        for (int r = 0; r < RANKS; r++) {
+            assertSame(early.get(r), host.get(r), "rank " + r + " with host counts");
+            assertEquals(1, count(logs.get(r), "allGather"), logs.get(r).toString());
+            assertEquals(count(earlyLogs.get(r), "allToAll"), count(logs.get(r), "allToAll"));
+        }
+    }
+
+    @Test
+    void earlyCountsFromOtherChoicesAreRefused() throws Exception {
+        InProcessGroup group = new InProcessGroup(RANKS, 10_000);
+        ExecutorService pool = Executors.newFixedThreadPool(RANKS);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int r = 0; r < RANKS; r++) {
+                ExpertParallelExecutor executor = new ExpertParallelExecutor(group.communicator(r), EXPERTS);
+                Inputs in = Inputs.of(r);
+                futures.add(pool.submit(() -> {
+                    try (Scope s = Scope.open("ep-test")) {
+                        long[] other = new long[TOKENS * K];
+                        for (int a = 0; a < other.length; a++) {
+                            other[a] = a % K;                       // every token to experts 0..K-1
+                        }
+                        executor.beforeHostRead(Tensor.ofLongs(other, TOKENS, K));
+                        Tensor x = Tensor.of(in.tokens(), TOKENS, HIDDEN);
+                        Tensor w = Tensor.of(in.weights(), TOKENS * K);
+                        return executor.execute(x, ExpertOrder.sort(in.chosen(), K, EXPERTS, x.device()).route(w),
+                                scalingExperts(0));
+                    }
+                }));
+            }
+            for (Future<?> f : futures) {
+                ExecutionException e = assertThrows(ExecutionException.class, f::get);
+                assertTrue(e.getCause() instanceof IllegalStateException, String.valueOf(e.getCause()));
+                assertTrue(e.getCause().getMessage().contains("beforeHostRead must get the same choices"),
+                        e.getCause().getMessage());
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private static void assertSame(Result want, Result got, String what) {
+        assertArrayEquals(want.out(), got.out(), 1e-6f, what + ": output");
+        assertArrayEquals(want.dTokens(), got.dTokens(), 1e-6f, what + ": token gradient");
+        assertArrayEquals(want.dWeights(), got.dWeights(), 1e-6f, what + ": router weight gradient");
     }
 
     private static long count(List<String> log, String op) {

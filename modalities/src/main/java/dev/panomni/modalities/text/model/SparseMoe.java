@@ -102,6 +102,7 @@ public final class SparseMoe extends Module implements PluggableExperts {
         if (stash != null && stash.replaying()) {
             order = stash.take(ExpertOrder.class);             // no device read, no sort
         } else {
+            executor.beforeHostRead(top.indices());
             order = ExpertOrder.sort(top.indices().toLongArray(), k, e, x.device());
             if (stash != null) {
                 stash.put(order.heldBy(stash));
