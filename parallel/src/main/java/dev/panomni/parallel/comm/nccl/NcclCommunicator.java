@@ -11,6 +11,7 @@ import dev.panomni.kernels.runtime.CudaEvent;
 import dev.panomni.kernels.runtime.CudaRuntime;
 import dev.panomni.kernels.runtime.CudaStream;
 import dev.panomni.kernels.runtime.CudaTensors;
+import dev.panomni.kernels.runtime.KernelProfile;
 import dev.panomni.parallel.comm.AllToAllSplits;
 import dev.panomni.parallel.comm.CollectiveException;
 import dev.panomni.parallel.comm.Communicator;
@@ -440,7 +441,13 @@ public final class NcclCommunicator implements Communicator {
         device.makeCurrent();
         ready.record(device.computeStream());
         stream.waitEvent(ready);
+        // Profiled, a collective's time runs from its buffers being ready to its end: it includes the
+        // wait for the slowest peer, which is what a step loses to it when nothing overlaps.
+        Object timing = KernelProfile.ENABLED ? KernelProfile.begin(stream, "nccl " + op + " (" + name + ")") : null;
         int rc = call.run(stream.handle());
+        if (timing != null) {
+            KernelProfile.end(stream, timing);
+        }
         if (rc != ncclResult_t.ncclSuccess) {
             throw failedCall(label, rc);
         }
