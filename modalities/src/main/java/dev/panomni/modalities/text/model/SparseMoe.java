@@ -30,9 +30,10 @@ import java.util.function.Consumer;
  * {@code experts.down_proj} [experts, hidden, moe_intermediate]; Hugging Face's per-expert keys
  * are merged into these on load.
  *
- * <p>The tokens and their routing go through an {@link ExpertExecutor}: all experts on this device unless a
- * parallel engine installs an expert-parallel one, in which case the stacked expert parameters hold
- * only this rank's experts.
+ * <p>The tokens and their routing go through an {@link ExpertExecutor}: all experts on this device
+ * unless a parallel engine installs an expert-parallel one, in which case the stacked expert
+ * parameters hold only this rank's experts. Under activation checkpointing the recomputation takes
+ * the expert order from the first run ({@link RecomputeStash}) instead of reading the choices again.
  */
 public final class SparseMoe extends Module implements PluggableExperts {
     private final TextModelConfig cfg;
