@@ -81,7 +81,9 @@ fi
 MODULES=$("$JAVA_HOME/bin/jdeps" --multi-release "$("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 \
   | sed -n 's/.*java.specification.version = \([0-9]*\).*/\1/p')" --ignore-missing-deps --print-module-deps \
   "$APP" "$CONSOLE" "${TEST_JARS[@]}")
-MODULES="$MODULES,java.base,jdk.incubator.vector,jdk.zipfs,java.xml,java.logging"
+# jdk.jfr: Flight Recorder, so a run on a GPU host can record where its host threads go
+# (-XX:StartFlightRecording; read the file with a JDK's `jfr` tool).
+MODULES="$MODULES,java.base,jdk.incubator.vector,jdk.zipfs,java.xml,java.logging,jdk.jfr"
 # JMH itself needs java.management and jdk.unsupported; jdeps would also pull in its optional profilers' modules
 # (java.desktop, jdk.jdi, ...: +30 MB), which the benchmarks do not use.
 [ ${#EXTRA_JARS[@]} -gt 0 ] && MODULES="$MODULES,java.management,jdk.unsupported"
