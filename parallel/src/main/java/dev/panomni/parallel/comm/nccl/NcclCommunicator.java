@@ -38,7 +38,9 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.stream.IntStream;
 
 /**
@@ -94,7 +96,15 @@ public final class NcclCommunicator implements Communicator {
     private final Object state = new Object();
     private final MemorySegment asyncError = Arena.global().allocate(ValueLayout.JAVA_INT);
     private volatile CollectiveException failure;
-    private boolean aborted;
+    private volatile boolean aborted;
+    /**
+     * Held around every NCCL call that enqueues work on {@code comm}: NCCL allows one thread at a time
+     * on a communicator, and {@code ncclCommAbort} frees it, so an abort from another thread (the
+     * watchdog, a failing peer, a benchmark's teardown) waits here for an enqueue in progress.
+     */
+    private final ReentrantLock enqueue = new ReentrantLock();
+    /** How long an abort waits for an enqueue in progress before aborting anyway (a call stuck in NCCL). */
+    private static final long ABORT_WAIT_SECONDS = 10;
     private boolean destroyed;
     private volatile boolean closed;
     private long seq;
@@ -319,8 +329,7 @@ public final class NcclCommunicator implements Communicator {
             failure = e;
             if (!aborted && !destroyed) {
                 aborted = true;
-                device.makeCurrent();
-                Nccl.ncclCommAbort(comm);
+                abortWhenNoEnqueue();
             }
         }
         if (fatal && options.haltOnFailure()) {
@@ -330,6 +339,32 @@ public final class NcclCommunicator implements Communicator {
             Runtime.getRuntime().halt(1);
         }
         return e;
+    }
+
+    /**
+     * {@code ncclCommAbort}, once no other thread is inside an NCCL call on this communicator (or, when
+     * one stays inside past {@link #ABORT_WAIT_SECONDS}, anyway: a call stuck in NCCL is what an abort
+     * is for, and waiting longer would hang the caller with it).
+     */
+    private void abortWhenNoEnqueue() {
+        boolean locked = false;
+        try {
+            locked = enqueue.tryLock(ABORT_WAIT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (!locked) {
+                System.err.println("panomni: " + who() + ": an NCCL call on another thread did not return within "
+                        + ABORT_WAIT_SECONDS + " s; aborting the communicator under it");
+            }
+            device.makeCurrent();
+            Nccl.ncclCommAbort(comm);
+        } finally {
+            if (locked) {
+                enqueue.unlock();
+            }
+        }
     }
 
     /**
@@ -444,7 +479,13 @@ public final class NcclCommunicator implements Communicator {
         // Profiled, a collective's time runs from its buffers being ready to its end: it includes the
         // wait for the slowest peer, which is what a step loses to it when nothing overlaps.
         Object timing = KernelProfile.ENABLED ? KernelProfile.begin(stream, "nccl " + op + " (" + name + ")") : null;
-        int rc = call.run(stream.handle());
+        int rc;
+        enqueue.lock();
+        try {
+            rc = aborted ? ncclResult_t.ncclInvalidUsage : call.run(stream.handle());
+        } finally {
+            enqueue.unlock();
+        }
         if (timing != null) {
             KernelProfile.end(stream, timing);
         }
@@ -596,18 +637,25 @@ public final class NcclCommunicator implements Communicator {
         device.makeCurrent();
         stream.waitEvent(p2pReady);
         MemorySegment s = stream.handle();
-        int rc = Nccl.ncclGroupStart();
-        int first = rc;
-        for (PendingP2p p : batch) {
-            if (first != ncclResult_t.ncclSuccess || p.count() == 0) {
-                continue;
+        int rc;
+        int first;
+        enqueue.lock();
+        try {
+            rc = aborted ? ncclResult_t.ncclInvalidUsage : Nccl.ncclGroupStart();
+            first = rc;
+            for (PendingP2p p : batch) {
+                if (first != ncclResult_t.ncclSuccess || p.count() == 0) {
+                    continue;
+                }
+                first = p.send()
+                        ? Nccl.ncclSend(MemorySegment.ofAddress(p.address()), p.count(), p.dtype(), p.peer(), comm, s)
+                        : Nccl.ncclRecv(MemorySegment.ofAddress(p.address()), p.count(), p.dtype(), p.peer(), comm, s);
             }
-            first = p.send()
-                    ? Nccl.ncclSend(MemorySegment.ofAddress(p.address()), p.count(), p.dtype(), p.peer(), comm, s)
-                    : Nccl.ncclRecv(MemorySegment.ofAddress(p.address()), p.count(), p.dtype(), p.peer(), comm, s);
-        }
-        if (rc == ncclResult_t.ncclSuccess) {
-            rc = Nccl.ncclGroupEnd();
+            if (rc == ncclResult_t.ncclSuccess) {
+                rc = Nccl.ncclGroupEnd();
+            }
+        } finally {
+            enqueue.unlock();
         }
         if (first != ncclResult_t.ncclSuccess || rc != ncclResult_t.ncclSuccess) {
             throw failedCall(label, first != ncclResult_t.ncclSuccess ? first : rc);

@@ -301,6 +301,44 @@ class NcclCommunicatorGpuTest {
     }
 
     /** Last: the communicator it aborts stays behind (its buffers are deliberately never freed). */
+    /**
+     * An abort from another thread while this rank issues collectives back to back (a watchdog, a
+     * failed peer or a benchmark's teardown): NCCL allows one thread at a time on a communicator and
+     * ncclCommAbort frees it, so the abort must wait for an enqueue in progress. The issuing thread
+     * ends with a CollectiveException naming the abort; the process survives (a racing abort could
+     * end it with a heap corruption, as the 2-GPU collective benchmark's teardown once did).
+     */
+    @Test
+    @Order(8)
+    void anAbortFromAnotherThreadWhileIssuingEndsCleanly() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            NcclCommunicator c = one();
+            ExecutorService issuer = Executors.newSingleThreadExecutor();
+            try (Scope s = Scope.open("abort-race")) {
+                Tensor t = Tensor.ones(DType.F32, CUDA, 1 << 16);
+                Future<Integer> loop = issuer.submit(() -> {
+                    int issued = 0;
+                    while (true) {
+                        c.allReduce(t, ReduceOp.SUM);            // never waited for: enqueue as fast as possible
+                        issued++;
+                        if (issued % 64 == 0) {
+                            c.allGather(t, Tensor.empty(DType.F32, CUDA, 1 << 16)).await();
+                        }
+                    }
+                });
+                Thread.sleep(5 + round);
+                c.abort("test round " + round);
+                java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> loop.get(30, TimeUnit.SECONDS));
+                assertInstanceOf(CollectiveException.class, e.getCause());
+                assertTrue(e.getCause().getMessage().contains("test round " + round), e.getCause().getMessage());
+            } finally {
+                issuer.shutdownNow();
+                c.close();
+            }
+        }
+    }
+
     @Test
     @Order(100)
     void aCollectiveOutlivingItsTimeoutAbortsTheCommunicatorAndNamesTheRank() {
