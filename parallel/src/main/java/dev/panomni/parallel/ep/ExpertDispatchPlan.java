@@ -4,7 +4,8 @@ package dev.panomni.parallel.ep;
  * The host side of one expert-parallel dispatch: which tokens go to which rank, where each routed
  * row finds its token there, and how the received rows regroup by local expert. Built in two
  * stages around the counts exchange: {@link #outgoing} from this rank's routing alone, then
- * {@link #of} once every rank's counts are known. Pure host arithmetic, no tensors.
+ * {@link #of} once every rank's counts are known. Pure host arithmetic, no tensors; its time is spent
+ * while the GPU waits, once per MoE layer and forward ({@code ExpertRoutingBenchmark} measures it).
  *
  * @param sendTokens   [ranks] tokens sent to each rank
  * @param recvTokens   [ranks] tokens received from each rank
@@ -16,8 +17,9 @@ package dev.panomni.parallel.ep;
  * @param ungrouped    the inverse permutation of {@code grouped}
  * @param offsets      [local experts + 1] row offsets of the grouping
  */
-record ExpertDispatchPlan(long[] sendTokens, long[] recvTokens, long[] sendRows, long[] recvRows, long[] tokenIds,
-                          long[] rowIndex, long[] grouped, long[] ungrouped, long[] offsets) {
+public record ExpertDispatchPlan(long[] sendTokens, long[] recvTokens, long[] sendRows, long[] recvRows,
+                                 long[] tokenIds, long[] rowIndex, long[] grouped, long[] ungrouped,
+                                 long[] offsets) {
 
     /**
      * What this rank sends, before any exchange.
@@ -27,9 +29,9 @@ record ExpertDispatchPlan(long[] sendTokens, long[] recvTokens, long[] sendRows,
      * @param tokenIds   the tokens for each destination, concatenated
      * @param rowPlace   [rows] the place of each row's token in its destination's list
      */
-    record Outgoing(long[] sendTokens, long[] sendRows, long[] tokenIds, int[] rowPlace) {
+    public record Outgoing(long[] sendTokens, long[] sendRows, long[] tokenIds, int[] rowPlace) {
         /** This rank's share of the counts exchange: the per-expert rows, then the per-rank tokens. */
-        long[] countsRow(long[] tokensPerExpert) {
+        public long[] countsRow(long[] tokensPerExpert) {
             long[] row = java.util.Arrays.copyOf(tokensPerExpert, tokensPerExpert.length + sendTokens.length);
             System.arraycopy(sendTokens, 0, row, tokensPerExpert.length, sendTokens.length);
             return row;
@@ -42,7 +44,7 @@ record ExpertDispatchPlan(long[] sendTokens, long[] recvTokens, long[] sendRows,
      * @param tokens          tokens on this rank (T)
      * @param ranks           the EP group's size; rank j owns experts [j * E/ranks, (j + 1) * E/ranks)
      */
-    static Outgoing outgoing(long[] tokensPerExpert, long[] rowToken, int tokens, int ranks) {
+    public static Outgoing outgoing(long[] tokensPerExpert, long[] rowToken, int tokens, int ranks) {
         int local = tokensPerExpert.length / ranks;
         long[] sendRows = new long[ranks];
         for (int e = 0; e < tokensPerExpert.length; e++) {
@@ -81,7 +83,7 @@ record ExpertDispatchPlan(long[] sendTokens, long[] recvTokens, long[] sendRows,
      * @param counts [source rank][E expert rows, then ranks token counts]: every rank's {@link Outgoing#countsRow}
      * @param me     this rank
      */
-    static ExpertDispatchPlan of(Outgoing out, long[][] counts, int me) {
+    public static ExpertDispatchPlan of(Outgoing out, long[][] counts, int me) {
         int ranks = counts.length;
         int experts = counts[0].length - ranks;
         int local = experts / ranks;
