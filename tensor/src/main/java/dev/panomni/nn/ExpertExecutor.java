@@ -24,8 +24,9 @@ public interface ExpertExecutor {
      * Called by the layer with its expert choices still on the device, just before it reads them on
      * the host (which waits for the device): an executor that must exchange something derived from
      * them (the expert-parallel counts) starts that exchange here, so that the layer's wait for its
-     * choices also completes it, and the next {@link #execute} on this thread uses the result. The layer skips the
-     * call where it reads nothing (a recomputation replaying its first run). Does nothing by default.
+     * choices also completes it, and the next {@link #execute} on this thread uses the result. The
+     * layer skips the call where it reads nothing (a recomputation replaying its first run). Does
+     * nothing by default.
      *
      * @param chosen [T, k] I64 on the tokens' device: each (token, slot)'s expert
      */

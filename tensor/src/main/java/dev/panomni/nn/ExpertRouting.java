@@ -26,9 +26,4 @@ public record ExpertRouting(long[] tokensPerExpert, long[] rowToken, Tensor rowT
                     + rowWeight.numel() + " row weights");
         }
     }
-
-    /** Routed rows (T*k). */
-    public int rows() {
-        return rowToken.length;
-    }
 }
