@@ -70,6 +70,18 @@ class ExpertParallelExecutorTest {
             return new Inputs(x, chosen, w, g);
         }
 
+        /** The same tokens and weights routed only to rank 0's experts (a collapsed router): rank 1 gets nothing. */
+        Inputs onRankZeroOnly() {
+            long[] c = new long[chosen.length];
+            int rankZeroExperts = EXPERTS / RANKS;
+            for (int t = 0; t < TOKENS; t++) {
+                for (int s = 0; s < K; s++) {
+                    c[t * K + s] = (t + s) % rankZeroExperts;
+                }
+            }
+            return new Inputs(tokens, c, weights, upstream);
+        }
+
         /** out[t] = sum_s w[t, s] * (chosen[t, s] + 1) * x[t]: what the test's experts compute. */
         float[] closedForm() {
             float[] out = new float[TOKENS * HIDDEN];
@@ -148,13 +160,18 @@ class ExpertParallelExecutorTest {
 
     /** Both ranks' results through the expert-parallel executor, each rank's collectives logged. */
     private static List<Result> runParallel(Path path, List<List<String>> logs) throws Exception {
+        return runParallel(Inputs::of, path, logs);
+    }
+
+    private static List<Result> runParallel(java.util.function.IntFunction<Inputs> inputs, Path path,
+                                            List<List<String>> logs) throws Exception {
         InProcessGroup group = new InProcessGroup(RANKS, 10_000);
         ExecutorService pool = Executors.newFixedThreadPool(RANKS);
         try {
             List<Future<Result>> futures = new ArrayList<>();
             for (int r = 0; r < RANKS; r++) {
                 Communicator comm = new RecordingCommunicator(group.communicator(r), logs.get(r));
-                Inputs in = Inputs.of(r);
+                Inputs in = inputs.apply(r);
                 int first = r * EXPERTS / RANKS;
                 futures.add(pool.submit(() -> run(in, new ExpertParallelExecutor(comm, EXPERTS), first, path)));
             }
@@ -218,6 +235,20 @@ class ExpertParallelExecutorTest {
             assertSame(early.get(r), host.get(r), "rank " + r + " with host counts");
             assertEquals(1, count(logs.get(r), "allGather"), logs.get(r).toString());
             assertEquals(count(earlyLogs.get(r), "allToAll"), count(logs.get(r), "allToAll"));
+        }
+    }
+
+    @Test
+    void aRankWhoseExpertsGetNoTokensStillTakesPartAndGivesTheLocalResult() throws Exception {
+        for (Path path : Path.values()) {
+            List<List<String>> logs = List.of(new ArrayList<>(), new ArrayList<>());
+            List<Result> parallel = runParallel(r -> Inputs.of(r).onRankZeroOnly(), path, logs);
+            for (int r = 0; r < RANKS; r++) {
+                Inputs in = Inputs.of(r).onRankZeroOnly();
+                Result local = run(in, ExpertExecutor.LOCAL, 0, Path.HOST_COUNTS);
+                assertArrayEquals(in.closedForm(), local.out(), 1e-5f, "local executor against the closed form");
+                assertSame(local, parallel.get(r), path + ", rank " + r);
+            }
         }
     }
 

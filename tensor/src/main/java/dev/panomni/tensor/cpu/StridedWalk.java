@@ -29,10 +29,15 @@ public final class StridedWalk {
             }
             return;
         }
-        long inner = shape[r - 1];
-        if (inner == 0) {
+        if (from >= to) {
             return;
         }
+        for (long d : shape) {
+            if (d == 0) {
+                return;                 // no elements: the index arithmetic below would divide by zero
+            }
+        }
+        long inner = shape[r - 1];
         long[] idx = new long[r];
         long rem = from;
         for (int i = r - 1; i >= 0; i--) {

@@ -122,4 +122,23 @@ class ArithTest {
             assertArrayEquals(new float[] {5, 7, 9}, x.grad().toFloatArray());
         }
     }
+
+    /**
+     * Empty tensors (an expert-parallel rank whose experts got no tokens) go through the element-wise
+     * ops and their backward, broadcast included, with empty gradients: the strided walk once divided
+     * by a zero extent, which ended that rank's backward and left its peers waiting in a collective.
+     */
+    @Test
+    void emptyTensorsGoThroughArithmeticAndItsBackward() {
+        try (Scope s = Scope.open()) {
+            Tensor a = Tensor.zeros(0, 4).requiresGrad(true);
+            Tensor b = Tensor.zeros(4).requiresGrad(true);
+            Tensor y = Arith.mul(Arith.add(a, b), Tensor.zeros(0, 4));
+            assertArrayEquals(new long[] {0, 4}, y.shape());
+            Reductions.sumAll(y).backward();
+            assertArrayEquals(new long[] {0, 4}, a.grad().shape());
+            assertArrayEquals(new float[] {0, 0, 0, 0}, b.grad().toFloatArray());
+            assertArrayEquals(new float[] {0, 0, 0, 0}, Arith.sumTo(Tensor.zeros(0, 4), new long[] {4}).toFloatArray());
+        }
+    }
 }
