@@ -77,7 +77,6 @@ __device__ __forceinline__ void attn_fwd_body(const T* __restrict__ q, const T* 
     T* qs = reinterpret_cast<T*>(smem_raw);
     T* ks = qs + FWD_BQ * D;
     T* vs = ks + 2 * FWD_BK * D;
-    constexpr int KC = D / 16;         // k-steps over the head dim
     constexpr int NT = FWD_BK / 8;     // n-tiles of a logit block
     constexpr int OT = D / 8;          // n-tiles of the output
     const int lane = threadIdx.x & 31;
@@ -144,20 +143,7 @@ __device__ __forceinline__ void attn_fwd_body(const T* __restrict__ q, const T* 
 
         // S = Q K^T for this warp's 16 rows and 64 keys.
         float s[NT][4];
-#pragma unroll
-        for (int t = 0; t < NT; t++) s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.0f;
-#pragma unroll
-        for (int kc = 0; kc < KC; kc++) {
-            uint32_t a[4];
-            ld_a<D>(a, qs, warp * 16, kc, lane);
-#pragma unroll
-            for (int np = 0; np < NT / 2; np++) {
-                uint32_t b[4];
-                ld_b_nk<D>(b, kt, np * 16, kc, lane);
-                mma16816<T>(s[2 * np], a, b[0], b[1]);
-                mma16816<T>(s[2 * np + 1], a, b[2], b[3]);
-            }
-        }
+        mma_abt<T, D, NT>(s, qs, warp * 16, kt, lane);
 
         // Scale to log2 units and mask.
 #pragma unroll
@@ -207,21 +193,7 @@ __device__ __forceinline__ void attn_fwd_body(const T* __restrict__ q, const T* 
         }
 
         // O += P V: P's accumulator layout is the A-operand layout of the next product.
-#pragma unroll
-        for (int kc = 0; kc < FWD_BK / 16; kc++) {
-            uint32_t a[4];
-            a[0] = pack2<T>(s[2 * kc][0], s[2 * kc][1]);
-            a[1] = pack2<T>(s[2 * kc][2], s[2 * kc][3]);
-            a[2] = pack2<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]);
-            a[3] = pack2<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
-#pragma unroll
-            for (int nc = 0; nc < D / 16; nc++) {
-                uint32_t b[4];
-                ld_b_kn<D>(b, vt, kc * 16, nc, lane);
-                mma16816<T>(o[2 * nc], a, b[0], b[1]);
-                mma16816<T>(o[2 * nc + 1], a, b[2], b[3]);
-            }
-        }
+        mma_pb<T, D, FWD_BK>(o, s, vt, lane);
         __syncthreads();   // the stage read here is the one the next iteration refills
     }
     cp_async_wait<0>();
@@ -287,7 +259,6 @@ __device__ __forceinline__ void attn_bwd_dkdv_body(const T* __restrict__ q, cons
     float* s_delta = s_lse + 2 * BWD_BQ;
     int* s_lo = reinterpret_cast<int*>(s_delta + 2 * BWD_BQ);
     int* s_lim = s_lo + 2 * BWD_BQ;
-    constexpr int KC = D / 16;
     constexpr int NT = BWD_BQ / 8;   // n-tiles over queries
     constexpr int OT = D / 8;
     const int lane = threadIdx.x & 31;
@@ -370,27 +341,7 @@ __device__ __forceinline__ void attn_bwd_dkdv_body(const T* __restrict__ q, cons
 
         // S^T = K_w Q^T and dP^T = V_w dO^T: 16 keys x BQ queries.
         float st[NT][4], dpt[NT][4];
-#pragma unroll
-        for (int t = 0; t < NT; t++) {
-            st[t][0] = st[t][1] = st[t][2] = st[t][3] = 0.0f;
-            dpt[t][0] = dpt[t][1] = dpt[t][2] = dpt[t][3] = 0.0f;
-        }
-#pragma unroll 2
-        for (int kc = 0; kc < KC; kc++) {
-            uint32_t ak[4], av[4];
-            ld_a<D>(ak, ks, warp * 16, kc, lane);
-            ld_a<D>(av, vs, warp * 16, kc, lane);
-#pragma unroll
-            for (int np = 0; np < NT / 2; np++) {
-                uint32_t b[4];
-                ld_b_nk<D>(b, qt, np * 16, kc, lane);
-                mma16816<T>(st[2 * np], ak, b[0], b[1]);
-                mma16816<T>(st[2 * np + 1], ak, b[2], b[3]);
-                ld_b_nk<D>(b, dot, np * 16, kc, lane);
-                mma16816<T>(dpt[2 * np], av, b[0], b[1]);
-                mma16816<T>(dpt[2 * np + 1], av, b[2], b[3]);
-            }
-        }
+        mma_abt2<T, D, NT, 2>(st, dpt, ks, vs, warp * 16, qt, dot, lane);
 
         // P^T = exp2(S^T c - lse2) masked; dS^T = P^T (dP^T - delta). Element (key r, query col).
 #pragma unroll
@@ -412,28 +363,7 @@ __device__ __forceinline__ void attn_bwd_dkdv_body(const T* __restrict__ q, cons
         }
 
         // dV += P^T dO and dK += dS^T Q, k-steps over the BQ queries.
-#pragma unroll
-        for (int kc = 0; kc < BWD_BQ / 16; kc++) {
-            uint32_t ap[4], as[4];
-            ap[0] = pack2<T>(st[2 * kc][0], st[2 * kc][1]);
-            ap[1] = pack2<T>(st[2 * kc][2], st[2 * kc][3]);
-            ap[2] = pack2<T>(st[2 * kc + 1][0], st[2 * kc + 1][1]);
-            ap[3] = pack2<T>(st[2 * kc + 1][2], st[2 * kc + 1][3]);
-            as[0] = pack2<T>(dpt[2 * kc][0], dpt[2 * kc][1]);
-            as[1] = pack2<T>(dpt[2 * kc][2], dpt[2 * kc][3]);
-            as[2] = pack2<T>(dpt[2 * kc + 1][0], dpt[2 * kc + 1][1]);
-            as[3] = pack2<T>(dpt[2 * kc + 1][2], dpt[2 * kc + 1][3]);
-#pragma unroll
-            for (int nc = 0; nc < D / 16; nc++) {
-                uint32_t b[4];
-                ld_b_kn<D>(b, dot, kc * 16, nc, lane);
-                mma16816<T>(dvacc[2 * nc], ap, b[0], b[1]);
-                mma16816<T>(dvacc[2 * nc + 1], ap, b[2], b[3]);
-                ld_b_kn<D>(b, qt, kc * 16, nc, lane);
-                mma16816<T>(dkacc[2 * nc], as, b[0], b[1]);
-                mma16816<T>(dkacc[2 * nc + 1], as, b[2], b[3]);
-            }
-        }
+        mma_pb2<T, D, BWD_BQ>(dvacc, dkacc, st, dpt, dot, qt, lane);
         __syncthreads();
     }
 
@@ -539,27 +469,7 @@ __device__ __forceinline__ void attn_bwd_dq_body(const T* __restrict__ q, const 
         const T* vt = vs + stage * DQ_BK * D;
 
         float s[NT][4], dp[NT][4];
-#pragma unroll
-        for (int t = 0; t < NT; t++) {
-            s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.0f;
-            dp[t][0] = dp[t][1] = dp[t][2] = dp[t][3] = 0.0f;
-        }
-#pragma unroll
-        for (int kc = 0; kc < KC; kc++) {
-            uint32_t aq[4], ad[4];
-            ld_a<D>(aq, qs, warp * 16, kc, lane);
-            ld_a<D>(ad, dos, warp * 16, kc, lane);
-#pragma unroll
-            for (int np = 0; np < NT / 2; np++) {
-                uint32_t b[4];
-                ld_b_nk<D>(b, kt, np * 16, kc, lane);
-                mma16816<T>(s[2 * np], aq, b[0], b[1]);
-                mma16816<T>(s[2 * np + 1], aq, b[2], b[3]);
-                ld_b_nk<D>(b, vt, np * 16, kc, lane);
-                mma16816<T>(dp[2 * np], ad, b[0], b[1]);
-                mma16816<T>(dp[2 * np + 1], ad, b[2], b[3]);
-            }
-        }
+        mma_abt2<T, D, NT, KC>(s, dp, qs, dos, warp * 16, kt, vt, lane);
 #pragma unroll
         for (int r = 0; r < 2; r++) {
 #pragma unroll
@@ -574,21 +484,7 @@ __device__ __forceinline__ void attn_bwd_dq_body(const T* __restrict__ q, const 
             }
         }
         // dQ += dS K, k-steps over the 64 keys.
-#pragma unroll
-        for (int kc = 0; kc < DQ_BK / 16; kc++) {
-            uint32_t a[4];
-            a[0] = pack2<T>(s[2 * kc][0], s[2 * kc][1]);
-            a[1] = pack2<T>(s[2 * kc][2], s[2 * kc][3]);
-            a[2] = pack2<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]);
-            a[3] = pack2<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
-#pragma unroll
-            for (int nc = 0; nc < D / 16; nc++) {
-                uint32_t b[4];
-                ld_b_kn<D>(b, kt, kc * 16, nc, lane);
-                mma16816<T>(acc[2 * nc], a, b[0], b[1]);
-                mma16816<T>(acc[2 * nc + 1], a, b[2], b[3]);
-            }
-        }
+        mma_pb<T, D, DQ_BK>(acc, s, kt, lane);
         __syncthreads();
     }
 

@@ -130,7 +130,6 @@ __device__ __forceinline__ void blk_fwd_body(const T* __restrict__ q, const T* _
     T* ks = qs + FWD_BQ * D;
     T* vs = ks + 2 * FWD_BK * D;
     BlkTok* kmeta = reinterpret_cast<BlkTok*>(vs + 2 * FWD_BK * D);
-    constexpr int KC = D / 16;         // k-steps over the head dim
     constexpr int NT = FWD_BK / 8;     // n-tiles of a logit block
     constexpr int OT = D / 8;          // n-tiles of the output
     const int lane = threadIdx.x & 31;
@@ -198,20 +197,7 @@ __device__ __forceinline__ void blk_fwd_body(const T* __restrict__ q, const T* _
 
         // S = Q K^T for this warp's 16 rows and 64 keys.
         float s[NT][4];
-#pragma unroll
-        for (int t = 0; t < NT; t++) s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.0f;
-#pragma unroll
-        for (int kc = 0; kc < KC; kc++) {
-            uint32_t a[4];
-            ld_a<D>(a, qs, warp * 16, kc, lane);
-#pragma unroll
-            for (int np = 0; np < NT / 2; np++) {
-                uint32_t b[4];
-                ld_b_nk<D>(b, kt, np * 16, kc, lane);
-                mma16816<T>(s[2 * np], a, b[0], b[1]);
-                mma16816<T>(s[2 * np + 1], a, b[2], b[3]);
-            }
-        }
+        mma_abt<T, D, NT>(s, qs, warp * 16, kt, lane);
 
         // Scale to log2 units and mask (element (row r, key col) is s[t][r * 2 + e]).
 #pragma unroll
@@ -261,18 +247,7 @@ __device__ __forceinline__ void blk_fwd_body(const T* __restrict__ q, const T* _
         }
 
         // O += P V: P's accumulator layout is the A-operand layout of the next product.
-#pragma unroll
-        for (int kc = 0; kc < FWD_BK / 16; kc++) {
-            uint32_t a[4];
-            acc_to_a<T>(a, s, kc);
-#pragma unroll
-            for (int nc = 0; nc < D / 16; nc++) {
-                uint32_t b[4];
-                ld_b_kn<D>(b, vt, kc * 16, nc, lane);
-                mma16816<T>(o[2 * nc], a, b[0], b[1]);
-                mma16816<T>(o[2 * nc + 1], a, b[2], b[3]);
-            }
-        }
+        mma_pb<T, D, FWD_BK>(o, s, vt, lane);
         __syncthreads();   // the stage read here is the one the next iteration refills
         jt = next;
         cls = next_cls;
@@ -347,7 +322,6 @@ __device__ __forceinline__ void blk_bwd_dkdv_body(const T* __restrict__ q, const
     BlkTok* s_tok = reinterpret_cast<BlkTok*>(dos + 2 * BQ * D);   // [2][BQ]
     float* s_lse = reinterpret_cast<float*>(s_tok + 2 * BQ);
     float* s_delta = s_lse + 2 * BQ;
-    constexpr int KC = D / 16;
     constexpr int NT = BQ / 8;   // n-tiles over queries
     constexpr int OT = D / 8;
     const int lane = threadIdx.x & 31;
@@ -427,27 +401,7 @@ __device__ __forceinline__ void blk_bwd_dkdv_body(const T* __restrict__ q, const
 
         // S^T = K_w Q^T and dP^T = V_w dO^T: 16 keys x BQ queries.
         float st[NT][4], dpt[NT][4];
-#pragma unroll
-        for (int t = 0; t < NT; t++) {
-            st[t][0] = st[t][1] = st[t][2] = st[t][3] = 0.0f;
-            dpt[t][0] = dpt[t][1] = dpt[t][2] = dpt[t][3] = 0.0f;
-        }
-#pragma unroll 2
-        for (int kc = 0; kc < KC; kc++) {
-            uint32_t ak[4], av[4];
-            ld_a<D>(ak, ks, warp * 16, kc, lane);
-            ld_a<D>(av, vs, warp * 16, kc, lane);
-#pragma unroll
-            for (int np = 0; np < NT / 2; np++) {
-                uint32_t b[4];
-                ld_b_nk<D>(b, qt, np * 16, kc, lane);
-                mma16816<T>(st[2 * np], ak, b[0], b[1]);
-                mma16816<T>(st[2 * np + 1], ak, b[2], b[3]);
-                ld_b_nk<D>(b, dot, np * 16, kc, lane);
-                mma16816<T>(dpt[2 * np], av, b[0], b[1]);
-                mma16816<T>(dpt[2 * np + 1], av, b[2], b[3]);
-            }
-        }
+        mma_abt2<T, D, NT, 2>(st, dpt, ks, vs, warp * 16, qt, dot, lane);
 
         // P^T = exp2(S^T c - lse2) masked; dS^T = P^T (dP^T - delta). Element (key r, query col).
 #pragma unroll
@@ -474,22 +428,7 @@ __device__ __forceinline__ void blk_bwd_dkdv_body(const T* __restrict__ q, const
         }
 
         // dV += P^T dO and dK += dS^T Q, k-steps over the BQ queries.
-#pragma unroll
-        for (int kc = 0; kc < BQ / 16; kc++) {
-            uint32_t ap[4], as[4];
-            acc_to_a<T>(ap, st, kc);
-            acc_to_a<T>(as, dpt, kc);
-#pragma unroll
-            for (int nc = 0; nc < D / 16; nc++) {
-                uint32_t b[4];
-                ld_b_kn<D>(b, dot, kc * 16, nc, lane);
-                mma16816<T>(dvacc[2 * nc], ap, b[0], b[1]);
-                mma16816<T>(dvacc[2 * nc + 1], ap, b[2], b[3]);
-                ld_b_kn<D>(b, qt, kc * 16, nc, lane);
-                mma16816<T>(dkacc[2 * nc], as, b[0], b[1]);
-                mma16816<T>(dkacc[2 * nc + 1], as, b[2], b[3]);
-            }
-        }
+        mma_pb2<T, D, BQ>(dvacc, dkacc, st, dpt, dot, qt, lane);
         __syncthreads();
         s = next;
         cls = next_cls;
@@ -602,27 +541,7 @@ __device__ __forceinline__ void blk_bwd_dq_body(const T* __restrict__ q, const T
         const BlkTok* km = kmeta + stage * DQ_BK;
 
         float s[NT][4], dp[NT][4];
-#pragma unroll
-        for (int t = 0; t < NT; t++) {
-            s[t][0] = s[t][1] = s[t][2] = s[t][3] = 0.0f;
-            dp[t][0] = dp[t][1] = dp[t][2] = dp[t][3] = 0.0f;
-        }
-#pragma unroll
-        for (int kc = 0; kc < KC; kc++) {
-            uint32_t aq[4], ad[4];
-            ld_a<D>(aq, qs, warp * 16, kc, lane);
-            ld_a<D>(ad, dos, warp * 16, kc, lane);
-#pragma unroll
-            for (int np = 0; np < NT / 2; np++) {
-                uint32_t b[4];
-                ld_b_nk<D>(b, kt, np * 16, kc, lane);
-                mma16816<T>(s[2 * np], aq, b[0], b[1]);
-                mma16816<T>(s[2 * np + 1], aq, b[2], b[3]);
-                ld_b_nk<D>(b, vt, np * 16, kc, lane);
-                mma16816<T>(dp[2 * np], ad, b[0], b[1]);
-                mma16816<T>(dp[2 * np + 1], ad, b[2], b[3]);
-            }
-        }
+        mma_abt2<T, D, NT, KC>(s, dp, qs, dos, warp * 16, kt, vt, lane);
         // dS = P (dP - delta), masked.
 #pragma unroll
         for (int t = 0; t < NT; t++) {
@@ -644,18 +563,7 @@ __device__ __forceinline__ void blk_bwd_dq_body(const T* __restrict__ q, const T
             }
         }
         // dQ += dS K, k-steps over the 64 keys.
-#pragma unroll
-        for (int kc = 0; kc < DQ_BK / 16; kc++) {
-            uint32_t a[4];
-            acc_to_a<T>(a, s, kc);
-#pragma unroll
-            for (int nc = 0; nc < D / 16; nc++) {
-                uint32_t b[4];
-                ld_b_kn<D>(b, kt, kc * 16, nc, lane);
-                mma16816<T>(acc[2 * nc], a, b[0], b[1]);
-                mma16816<T>(acc[2 * nc + 1], a, b[2], b[3]);
-            }
-        }
+        mma_pb<T, D, DQ_BK>(acc, s, kt, lane);
         __syncthreads();
         jt = next;
         cls = next_cls;

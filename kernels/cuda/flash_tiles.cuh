@@ -70,3 +70,94 @@ template <typename T> __device__ __forceinline__ void acc_to_a(uint32_t* a, cons
     a[2] = pack2<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]);
     a[3] = pack2<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
 }
+
+// The products of the flash-attention kernels, over operands staged in swizzled [rows, D] tiles, for
+// the warp's 16 rows starting at row a_row of the A tile(s). In each, fragment loads and mma's keep
+// the order the kernels had written out, so the compiled code is what it was.
+
+// c = A B^T over D: c[NT][4] is 16 x NT*8 (the first NT*8 rows of b), zeroed first.
+template <typename T, int D, int NT>
+__device__ __forceinline__ void mma_abt(float (*c)[4], const void* a, int a_row, const void* b, int lane) {
+#pragma unroll
+    for (int t = 0; t < NT; t++) c[t][0] = c[t][1] = c[t][2] = c[t][3] = 0.0f;
+#pragma unroll
+    for (int kc = 0; kc < D / 16; kc++) {
+        uint32_t fa[4];
+        ld_a<D>(fa, a, a_row, kc, lane);
+#pragma unroll
+        for (int np = 0; np < NT / 2; np++) {
+            uint32_t fb[4];
+            ld_b_nk<D>(fb, b, np * 16, kc, lane);
+            mma16816<T>(c[2 * np], fa, fb[0], fb[1]);
+            mma16816<T>(c[2 * np + 1], fa, fb[2], fb[3]);
+        }
+    }
+}
+
+// Two such products sharing one loop: c0 = A0 B0^T and c1 = A1 B1^T. UNROLL is how far the loop over
+// D unrolls (the dK/dV kernel keeps it at 2 to hold its registers; D / 16 unrolls fully).
+template <typename T, int D, int NT, int UNROLL>
+__device__ __forceinline__ void mma_abt2(float (*c0)[4], float (*c1)[4], const void* a0, const void* a1, int a_row,
+                                         const void* b0, const void* b1, int lane) {
+#pragma unroll
+    for (int t = 0; t < NT; t++) {
+        c0[t][0] = c0[t][1] = c0[t][2] = c0[t][3] = 0.0f;
+        c1[t][0] = c1[t][1] = c1[t][2] = c1[t][3] = 0.0f;
+    }
+#pragma unroll UNROLL
+    for (int kc = 0; kc < D / 16; kc++) {
+        uint32_t f0[4], f1[4];
+        ld_a<D>(f0, a0, a_row, kc, lane);
+        ld_a<D>(f1, a1, a_row, kc, lane);
+#pragma unroll
+        for (int np = 0; np < NT / 2; np++) {
+            uint32_t fb[4];
+            ld_b_nk<D>(fb, b0, np * 16, kc, lane);
+            mma16816<T>(c0[2 * np], f0, fb[0], fb[1]);
+            mma16816<T>(c0[2 * np + 1], f0, fb[2], fb[3]);
+            ld_b_nk<D>(fb, b1, np * 16, kc, lane);
+            mma16816<T>(c1[2 * np], f1, fb[0], fb[1]);
+            mma16816<T>(c1[2 * np + 1], f1, fb[2], fb[3]);
+        }
+    }
+}
+
+// acc += P B: P is 16 x K fp32 accumulators (p, mma's output layout, rounded to T in registers), B
+// the first K rows of b; acc[D / 8][4] is 16 x D.
+template <typename T, int D, int K>
+__device__ __forceinline__ void mma_pb(float (*acc)[4], const float (*p)[4], const void* b, int lane) {
+#pragma unroll
+    for (int kc = 0; kc < K / 16; kc++) {
+        uint32_t fa[4];
+        acc_to_a<T>(fa, p, kc);
+#pragma unroll
+        for (int nc = 0; nc < D / 16; nc++) {
+            uint32_t fb[4];
+            ld_b_kn<D>(fb, b, kc * 16, nc, lane);
+            mma16816<T>(acc[2 * nc], fa, fb[0], fb[1]);
+            mma16816<T>(acc[2 * nc + 1], fa, fb[2], fb[3]);
+        }
+    }
+}
+
+// Two such products sharing one loop: acc0 += P0 B0 and acc1 += P1 B1.
+template <typename T, int D, int K>
+__device__ __forceinline__ void mma_pb2(float (*acc0)[4], float (*acc1)[4], const float (*p0)[4],
+                                        const float (*p1)[4], const void* b0, const void* b1, int lane) {
+#pragma unroll
+    for (int kc = 0; kc < K / 16; kc++) {
+        uint32_t f0[4], f1[4];
+        acc_to_a<T>(f0, p0, kc);
+        acc_to_a<T>(f1, p1, kc);
+#pragma unroll
+        for (int nc = 0; nc < D / 16; nc++) {
+            uint32_t fb[4];
+            ld_b_kn<D>(fb, b0, kc * 16, nc, lane);
+            mma16816<T>(acc0[2 * nc], f0, fb[0], fb[1]);
+            mma16816<T>(acc0[2 * nc + 1], f0, fb[2], fb[3]);
+            ld_b_kn<D>(fb, b1, kc * 16, nc, lane);
+            mma16816<T>(acc1[2 * nc], f1, fb[0], fb[1]);
+            mma16816<T>(acc1[2 * nc + 1], f1, fb[2], fb[3]);
+        }
+    }
+}

@@ -85,11 +85,8 @@ for dt in (sys.argv[1:] or ["bf16", "f16", "f32"]):
         bcommon = [ptr(q), ptr(k), ptr(v), ptr(dout), ptr(lse_dev), ptr(delta), ptr(cua), i32(ncu), i32(t), i32(hq), i32(hkv)]
         if tc:
             bq = 32 if d >= 128 else 64
-            docs = np.zeros((t, 2), np.int32)
-            launch("attn_token_docs", 2, 64, 0, ptr(cua), i32(ncu), i32(t), ptr(docs))
             launch(f"attn_bwd_dkdv_{dt}_d{d}", ((t + 127) // 128, hkv), 256, (256 + 4 * bq) * d * 2 + 32 * bq,
-                   ptr(q), ptr(k), ptr(v), ptr(dout), ptr(lse_dev), ptr(delta), ptr(docs), i32(t), i32(hq), i32(hkv),
-                   i32(int(causal)), f32(scale), ptr(dk), ptr(dv))
+                   *bcommon, i32(int(causal)), f32(scale), ptr(dk), ptr(dv))
             launch(f"attn_bwd_dq_{dt}_d{d}", ((t + 127) // 128, hq), 256, 512 * d * 2, *bcommon, i32(int(causal)), f32(scale), ptr(dq))
         else:
             launch(f"attn_bwd_dkdv_simple_{dt}", (t * hkv * 32 + 255) // 256, 256, 0, *bcommon, i32(d), i32(int(causal)), f32(scale), ptr(dk), ptr(dv))

@@ -134,8 +134,9 @@ public final class AttentionLaunchers {
         }
     }
 
-    private static KernelLauncher pick(DType dt, int d, KernelLauncher bf64, KernelLauncher bf128, KernelLauncher h64,
-                                       KernelLauncher h128) {
+    /** The tensor-core variant for the dtype (BF16 or F16) and head dim (64 or 128). */
+    static KernelLauncher pick(DType dt, int d, KernelLauncher bf64, KernelLauncher bf128, KernelLauncher h64,
+                               KernelLauncher h128) {
         if (dt == DType.BF16) {
             return d == 64 ? bf64 : bf128;
         }

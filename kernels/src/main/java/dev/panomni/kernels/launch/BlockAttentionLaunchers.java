@@ -131,7 +131,7 @@ public final class BlockAttentionLaunchers {
             if (tensorCores(sh, q, k, v, out)) {
                 a.ptr(m.queryTokens).ptr(m.querySpans).ptr(m.keyTokens).ptr(m.keySpans).i32(sh.tq).i32(sh.tk).i32(sh.hq)
                         .i32(sh.hkv).i32(causal ? 1 : 0).f32(scale).ptr(out).ptrOrNull(lse);
-                KernelLauncher kl = pick(q.dtype(), sh.d, FWD_BF16_64, FWD_BF16_128, FWD_F16_64, FWD_F16_128);
+                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, FWD_BF16_64, FWD_BF16_128, FWD_F16_64, FWD_F16_128);
                 int shared = (TC_ROWS + 4 * KEY_TILE) * sh.d * 2 + 2 * KEY_TILE * TOKEN_BYTES;
                 kl.launch(s, grid(sh.tq, sh.hq).withShared(shared), a, op);
             } else {
@@ -181,7 +181,7 @@ public final class BlockAttentionLaunchers {
                         .i32(sh.hkv).i32(causal ? 1 : 0).f32(scale).ptrOrNull(dk).ptrOrNull(dv);
                 int bq = sh.d >= 128 ? 32 : 64;
                 int shared = (2 * TC_ROWS + 4 * bq) * sh.d * 2 + 2 * bq * (TOKEN_BYTES + 8);
-                KernelLauncher kl = pick(q.dtype(), sh.d, DKDV_BF16_64, DKDV_BF16_128, DKDV_F16_64, DKDV_F16_128);
+                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, DKDV_BF16_64, DKDV_BF16_128, DKDV_F16_64, DKDV_F16_128);
                 kl.launch(s, grid(sh.tk, sh.hkv).withShared(shared), a, op);
             } else {
                 checkSimple(sh, op);
@@ -204,7 +204,7 @@ public final class BlockAttentionLaunchers {
             if (tensorCores(sh, q, k, v, dout, dq)) {
                 a.ptr(m.queryTokens).ptr(m.querySpans).ptr(m.keyTokens).ptr(m.keySpans).i32(sh.tq).i32(sh.tk).i32(sh.hq)
                         .i32(sh.hkv).i32(causal ? 1 : 0).f32(scale).ptr(dq);
-                KernelLauncher kl = pick(q.dtype(), sh.d, DQ_BF16_64, DQ_BF16_128, DQ_F16_64, DQ_F16_128);
+                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, DQ_BF16_64, DQ_BF16_128, DQ_F16_64, DQ_F16_128);
                 int shared = (2 * TC_ROWS + 4 * KEY_TILE) * sh.d * 2 + 2 * KEY_TILE * TOKEN_BYTES;
                 kl.launch(s, grid(sh.tq, sh.hq).withShared(shared), a, op);
             } else {
@@ -232,14 +232,6 @@ public final class BlockAttentionLaunchers {
             MERGE.of(out.dtype()).launch(s, warps((long) tq * hq), a, "BlockAttentionKernels.mergeInto out "
                     + out.describe());
         }
-    }
-
-    private static KernelLauncher pick(DType dt, int d, KernelLauncher bf64, KernelLauncher bf128, KernelLauncher h64,
-                                       KernelLauncher h128) {
-        if (dt == DType.BF16) {
-            return d == 64 ? bf64 : bf128;
-        }
-        return d == 64 ? h64 : h128;
     }
 
     private static LaunchConfig grid(int rows, int heads) {

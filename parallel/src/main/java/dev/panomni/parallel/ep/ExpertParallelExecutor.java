@@ -178,14 +178,11 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
             pendingCounts.close();
             pendingCounts = null;
         }
-        int n = ep.size();
-        int width = mine.length;
-        long[][] out = new long[n][width];
-        for (int j = 0; j < n; j++) {
-            for (int c = 0; c < width; c++) {
-                out[j][c] = (long) flat[j * width + c];
-            }
+        long[] exact = new long[flat.length];
+        for (int i = 0; i < flat.length; i++) {
+            exact[i] = (long) flat[i];              // counts below 2^24: exact in F32
         }
+        long[][] out = byRank(exact);
         if (!Arrays.equals(out[ep.rank()], mine)) {
             throw new IllegalStateException("expert parallel: the counts derived on the device before the host read "
                     + Arrays.toString(out[ep.rank()]) + " differ from the routing's " + Arrays.toString(mine)
@@ -196,17 +193,21 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
 
     /** Every EP rank's row of counts, gathered on the tokens' device (NCCL moves only device tensors). */
     private long[][] allCounts(long[] mine, Tensor like) {
-        int n = ep.size();
-        int width = mine.length;
-        long[][] out = new long[n][];
         try (Scope s = Scope.open("ep.counts")) {
-            Tensor t = GradMode.noGrad(() -> Tensor.ofLongs(mine, width).to(like.device()));
-            Tensor all = Tensor.zeros(DType.I64, t.device(), (long) n * width);
+            Tensor t = GradMode.noGrad(() -> Tensor.ofLongs(mine, mine.length).to(like.device()));
+            Tensor all = Tensor.zeros(DType.I64, t.device(), (long) ep.size() * mine.length);
             ep.allGather(t, all).await();
-            long[] flat = all.toLongArray();
-            for (int j = 0; j < n; j++) {
-                out[j] = Arrays.copyOfRange(flat, j * width, (j + 1) * width);
-            }
+            return byRank(all.toLongArray());
+        }
+    }
+
+    /** The gathered rows of counts, one per EP rank. */
+    private long[][] byRank(long[] flat) {
+        int n = ep.size();
+        int width = flat.length / n;
+        long[][] out = new long[n][];
+        for (int j = 0; j < n; j++) {
+            out[j] = Arrays.copyOfRange(flat, j * width, (j + 1) * width);
         }
         return out;
     }

@@ -342,6 +342,19 @@ public final class NcclCommunicator implements Communicator {
     }
 
     /**
+     * Runs NCCL calls that enqueue work on {@code comm} under the {@link #enqueue} lock, or refuses
+     * them (ncclInvalidUsage) once the communicator was aborted.
+     */
+    private int enqueued(java.util.function.IntSupplier calls) {
+        enqueue.lock();
+        try {
+            return aborted ? ncclResult_t.ncclInvalidUsage : calls.getAsInt();
+        } finally {
+            enqueue.unlock();
+        }
+    }
+
+    /**
      * {@code ncclCommAbort}, once no other thread is inside an NCCL call on this communicator (or, when
      * one stays inside past {@link #ABORT_WAIT_SECONDS}, anyway: a call stuck in NCCL is what an abort
      * is for, and waiting longer would hang the caller with it).
@@ -479,13 +492,7 @@ public final class NcclCommunicator implements Communicator {
         // Profiled, a collective's time runs from its buffers being ready to its end: it includes the
         // wait for the slowest peer, which is what a step loses to it when nothing overlaps.
         Object timing = KernelProfile.ENABLED ? KernelProfile.begin(stream, "nccl " + op + " (" + name + ")") : null;
-        int rc;
-        enqueue.lock();
-        try {
-            rc = aborted ? ncclResult_t.ncclInvalidUsage : call.run(stream.handle());
-        } finally {
-            enqueue.unlock();
-        }
+        int rc = enqueued(() -> call.run(stream.handle()));
         if (timing != null) {
             KernelProfile.end(stream, timing);
         }
@@ -637,12 +644,9 @@ public final class NcclCommunicator implements Communicator {
         device.makeCurrent();
         stream.waitEvent(p2pReady);
         MemorySegment s = stream.handle();
-        int rc;
-        int first;
-        enqueue.lock();
-        try {
-            rc = aborted ? ncclResult_t.ncclInvalidUsage : Nccl.ncclGroupStart();
-            first = rc;
+        int result = enqueued(() -> {
+            int rc = Nccl.ncclGroupStart();
+            int first = rc;
             for (PendingP2p p : batch) {
                 if (first != ncclResult_t.ncclSuccess || p.count() == 0) {
                     continue;
@@ -654,11 +658,10 @@ public final class NcclCommunicator implements Communicator {
             if (rc == ncclResult_t.ncclSuccess) {
                 rc = Nccl.ncclGroupEnd();
             }
-        } finally {
-            enqueue.unlock();
-        }
-        if (first != ncclResult_t.ncclSuccess || rc != ncclResult_t.ncclSuccess) {
-            throw failedCall(label, first != ncclResult_t.ncclSuccess ? first : rc);
+            return first != ncclResult_t.ncclSuccess ? first : rc;
+        });
+        if (result != ncclResult_t.ncclSuccess) {
+            throw failedCall(label, result);
         }
         CudaEvent e = takeEvent();
         e.record(stream);
