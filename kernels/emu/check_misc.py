@@ -1,4 +1,4 @@
-"""Emulated runs of reduction.cu, indexing.cu, sort.cu, topk.cu and selection.cu against numpy."""
+"""Emulated runs of reduction.cu, indexing.cu, sort.cu, counting_sort.cu, topk.cu and selection.cu against numpy."""
 import sys
 
 import numpy as np
@@ -7,7 +7,7 @@ import emu
 from emu import DTYPES, check, launch, poison, ptr, i32, i64, f64, store, strided, tol, value
 
 rng = np.random.default_rng(1)
-emu.load(files=["reduction", "indexing", "sort", "topk", "selection"])
+emu.load(files=["reduction", "indexing", "sort", "counting_sort", "topk", "selection"])
 LLMAX = np.iinfo(np.int64).max
 
 
@@ -26,6 +26,23 @@ def same(a, b, what):
     else:
         fail(what + f": {np.asarray(a).ravel()[:8]} vs {np.asarray(b).ravel()[:8]}")
 
+
+# ---------------------------------------------------------------- counting sort (mirrors CountingSortLaunchers)
+for rows, cols, lo, buckets, span in ((1000, 8, 0, 16, 16), (777, 3, 4, 5, 12), (64, 8, 0, 4, 1), (5000, 2, 30, 2, 64), (0, 8, 0, 3, 3)):
+    keys = rng.integers(0, span, (rows, cols)).astype(np.int64) + (lo if span == 1 else 0)
+    n = rows * cols
+    counts = np.full(buckets, -5, np.int64)
+    flat = np.full(max(n, 1), -7, np.int64)
+    row = np.full(max(n, 1), -7, np.int64)
+    launch("counting_sort_count", buckets, 512, 0, ptr(keys), i64(n), i64(lo), ptr(counts))
+    launch("counting_sort_place", buckets, 512, 0, ptr(keys), i64(n), i64(cols), i64(lo), ptr(counts), ptr(flat), ptr(row))
+    kf = keys.ravel()
+    ref = np.array([i for b in range(lo, lo + buckets) for i in range(n) if kf[i] == b], np.int64)
+    m = len(ref)
+    same(counts, [np.count_nonzero(kf == b) for b in range(lo, lo + buckets)], f"counting sort counts {rows}x{cols} [{lo}, +{buckets})")
+    same(flat[:m], ref, f"counting sort order {rows}x{cols} [{lo}, +{buckets})")
+    same(row[:m], ref // cols, f"counting sort rows {rows}x{cols}")
+    same(flat[m:], np.full(len(flat) - m, -7), f"counting sort leaves the tail {rows}x{cols}")
 
 # ---------------------------------------------------------------- sums (mirrors ReductionLaunchers)
 def groups(shape, reduce):

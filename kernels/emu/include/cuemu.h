@@ -98,6 +98,25 @@ template <typename T> inline T __shfl_sync(unsigned, T v, int src) {
     return r;
 }
 
+template <typename T> inline T __shfl_up_sync(unsigned, T v, unsigned d) {
+    T r;
+    int lane = emu_lane();
+    int src = lane >= (int)d ? lane - (int)d : lane;
+    emu_exchange(&v, sizeof(T), [&](unsigned char (*buf)[64]) { std::memcpy(&r, buf[src], sizeof(T)); });
+    return r;
+}
+
+template <typename T> inline T __shfl_down_sync(unsigned, T v, unsigned d) {
+    T r;
+    int lane = emu_lane();
+    int src = lane + (int)d < 32 ? lane + (int)d : lane;
+    emu_exchange(&v, sizeof(T), [&](unsigned char (*buf)[64]) { std::memcpy(&r, buf[src], sizeof(T)); });
+    return r;
+}
+
+inline int __popc(unsigned v) { return __builtin_popcount(v); }
+inline int __ffs(int v) { return __builtin_ffs(v); }
+
 inline int atomicAdd(int* p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
 inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) {
     return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);

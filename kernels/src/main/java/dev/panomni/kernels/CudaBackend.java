@@ -23,6 +23,7 @@ import dev.panomni.tensor.ops.ReductionKernels;
 import dev.panomni.tensor.ops.RotaryKernels;
 import dev.panomni.tensor.ops.SelectionKernels;
 import dev.panomni.tensor.ops.SoftmaxKernels;
+import dev.panomni.tensor.ops.CountingSortKernels;
 import dev.panomni.tensor.ops.TopKKernels;
 import dev.panomni.tensor.ops.UnaryKernels;
 
@@ -63,6 +64,7 @@ public final class CudaBackend implements Backend {
         register(EmbeddingKernels.class, new CudaEmbeddingKernels());
         register(IndexingKernels.class, new CudaIndexingKernels());
         register(TopKKernels.class, new CudaTopKKernels());
+        register(CountingSortKernels.class, new CudaCountingSortKernels());
         register(SelectionKernels.class, new CudaSelectionKernels());
         register(AttentionKernels.class, new CudaAttentionKernels());
         register(BlockAttentionKernels.class, new CudaBlockAttentionKernels());

@@ -6,32 +6,20 @@ import dev.panomni.tensor.ops.Indexing;
 
 /**
  * Where a mixture-of-experts layer's experts are computed. The layer routes its tokens and hands the
- * tokens and their {@link ExpertRouting} here; {@link #LOCAL} runs every expert on this device, an
- * expert-parallel executor sends tokens to the ranks that own their experts and brings the weighted
- * sums back. Installed through {@link PluggableExperts}.
+ * tokens and its {@link ExpertChoice} here; {@link #LOCAL} runs every expert on this device, an
+ * expert-parallel executor moves tokens between the ranks that own their experts and brings the
+ * weighted sums back. Installed through {@link PluggableExperts}. Executors sort the choices with
+ * {@link ExpertOrder#sortOrReplay}, so a checkpointed layer's recomputation reads nothing on the host.
  */
 @FunctionalInterface
 public interface ExpertExecutor {
     /**
      * @param tokens  [T, hidden] this rank's tokens
-     * @param routing the tokens' experts and router weights (T*k rows sorted by expert)
+     * @param choice  the router's experts and weights for them
      * @param experts the expert computation over the experts this rank holds
      * @return [T, hidden] each token's router-weighted sum of its k experts' outputs
      */
-    Tensor execute(Tensor tokens, ExpertRouting routing, ExpertMlp experts);
-
-    /**
-     * Called by the layer with its expert choices still on the device, just before it reads them on
-     * the host (which waits for the device): an executor that must exchange something derived from
-     * them (the expert-parallel counts) starts that exchange here, so that the layer's wait for its
-     * choices also completes it, and the next {@link #execute} on this thread uses the result. The
-     * layer skips the call where it reads nothing (a recomputation replaying its first run). Does
-     * nothing by default.
-     *
-     * @param chosen [T, k] I64 on the tokens' device: each (token, slot)'s expert
-     */
-    default void beforeHostRead(Tensor chosen) {
-    }
+    Tensor execute(Tensor tokens, ExpertChoice choice, ExpertMlp experts);
 
     /** The layer's expert MLPs over the experts this rank holds (all of them on a single device). */
     @FunctionalInterface
@@ -45,8 +33,11 @@ public interface ExpertExecutor {
     }
 
     /** Every expert on this device. */
-    ExpertExecutor LOCAL = (tokens, routing, experts) -> weightedExperts(tokens, routing.rowTokenIndex(),
-            routing.rowWeight(), offsets(routing.tokensPerExpert()), experts);
+    ExpertExecutor LOCAL = (tokens, choice, experts) -> {
+        ExpertRouting routing = ExpertOrder.sortOrReplay(choice.chosen(), 0, choice.experts()).route(choice.weights());
+        return weightedExperts(tokens, routing.rowToken(), routing.rowWeight(), offsets(routing.tokensPerExpert()),
+                experts);
+    };
 
     /**
      * The weighted expert sum over rows grouped by expert: row r takes token {@code rowToken[r]}, goes

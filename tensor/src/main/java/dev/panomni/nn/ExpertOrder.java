@@ -1,57 +1,53 @@
 package dev.panomni.nn;
 
-import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Tensor;
-import dev.panomni.tensor.autograd.GradMode;
 import dev.panomni.tensor.autograd.RecomputeStash;
+import dev.panomni.tensor.ops.CountingSort;
 import dev.panomni.tensor.ops.Indexing;
 
 /**
- * The (token, slot) assignments of one mixture-of-experts forward sorted by expert: the part of the
- * routing fixed by which experts were chosen, apart from the router weights' values. Sorting happens
- * on the host (a counting sort: the choices are read on the host anyway, for the grouped GEMM's
- * offsets and the all-to-all's counts), so a recomputation takes the order back from the first run's
- * {@link RecomputeStash} rather than reading the choices and sorting again.
+ * (Token, slot) choices sorted by expert: the part of the routing fixed by which experts were chosen,
+ * apart from the router weights' values. The sort runs on the device ({@link CountingSort}); the host
+ * reads only the per-expert counts, which size the grouped GEMM. Under activation checkpointing a
+ * recomputation takes the order back from the first run's {@link RecomputeStash} ({@link #sortOrReplay})
+ * and does not wait for the device at all.
  *
- * @param tokensPerExpert [E] rows per expert
- * @param rowToken        [T*k] the token of each sorted row (host values, ascending within an expert)
- * @param rowTokenIndex   [T*k] I64 on the tokens' device: {@code rowToken}
- * @param sortedAssign    [T*k] I64 on the tokens' device: the flat (token * k + slot) of each sorted row
+ * @param tokensPerExpert [experts] rows per expert of the sorted range (host values)
+ * @param rowToken        [rows] I64 on the choices' device: each sorted row's token (ascending within an expert)
+ * @param sortedChoice    [rows] I64 on the choices' device: each sorted row's flat (token * k + slot)
  */
-public record ExpertOrder(long[] tokensPerExpert, long[] rowToken, Tensor rowTokenIndex, Tensor sortedAssign) {
+public record ExpertOrder(long[] tokensPerExpert, Tensor rowToken, Tensor sortedChoice) {
 
     /**
-     * Sorts the assignments by expert, stably.
+     * Sorts the choices of experts {@code [first, first + experts)} by expert, stably; choices of other
+     * experts are left out (an expert-parallel rank keeps those of the experts it holds).
      *
-     * @param chosen  [T*k] each (token, slot)'s expert, token-major
-     * @param k       experts per token
-     * @param experts experts of the layer (E)
-     * @param device  where the index vectors go (the tokens' device)
+     * @param chosen [T, k] I64: each (token, slot)'s expert
      */
-    public static ExpertOrder sort(long[] chosen, int k, int experts, Device device) {
-        if (k < 1 || chosen.length % k != 0) {
-            throw new IllegalArgumentException("expert routing: " + chosen.length + " choices are not T*k for k = " + k);
+    public static ExpertOrder sort(Tensor chosen, int first, int experts) {
+        CountingSort.Result r = CountingSort.sort(chosen, first, experts);
+        return new ExpertOrder(r.counts(), r.row(), r.flat());
+    }
+
+    /**
+     * {@link #sort}, or inside a checkpointed block's recomputation the order its first run sorted
+     * (no device read); the first run puts its order into the block's stash.
+     */
+    public static ExpertOrder sortOrReplay(Tensor chosen, int first, int experts) {
+        RecomputeStash stash = RecomputeStash.current();
+        if (stash != null && stash.replaying()) {
+            return stash.take(ExpertOrder.class);
         }
-        long[] counts = new long[experts];
-        for (long c : chosen) {
-            if (c < 0 || c >= experts) {
-                throw new IllegalArgumentException("expert routing: expert " + c + " out of range [0, " + experts + ")");
-            }
-            counts[(int) c]++;
+        ExpertOrder order = sort(chosen, first, experts);
+        if (stash != null) {
+            stash.put(order.heldBy(stash));
         }
-        long[] next = new long[experts];
-        for (int j = 1; j < experts; j++) {
-            next[j] = next[j - 1] + counts[j - 1];
-        }
-        long[] order = new long[chosen.length];
-        long[] rowToken = new long[chosen.length];
-        for (int a = 0; a < chosen.length; a++) {
-            int at = (int) next[(int) chosen[a]]++;
-            order[at] = a;
-            rowToken[at] = a / k;
-        }
-        return GradMode.noGrad(() -> new ExpertOrder(counts, rowToken,
-                Tensor.ofLongs(rowToken, rowToken.length).to(device), Tensor.ofLongs(order, order.length).to(device)));
+        return order;
+    }
+
+    /** Rows sorted (sum of {@link #tokensPerExpert}). */
+    public long rows() {
+        return rowToken.numel();
     }
 
     /**
@@ -60,12 +56,12 @@ public record ExpertOrder(long[] tokensPerExpert, long[] rowToken, Tensor rowTok
      * @param weights [T, k] or [T*k] each (token, slot)'s router weight, in the tokens' dtype
      */
     public ExpertRouting route(Tensor weights) {
-        return new ExpertRouting(tokensPerExpert, rowToken, rowTokenIndex,
-                Indexing.indexSelect(weights.reshape(rowToken.length), 0, sortedAssign));
+        return new ExpertRouting(tokensPerExpert, rowToken,
+                Indexing.indexSelect(weights.reshape(weights.numel()), 0, sortedChoice));
     }
 
     /** This order with its device vectors held by {@code stash} (for the recomputation to take back). */
     public ExpertOrder heldBy(RecomputeStash stash) {
-        return new ExpertOrder(tokensPerExpert, rowToken, stash.hold(rowTokenIndex), stash.hold(sortedAssign));
+        return new ExpertOrder(tokensPerExpert, stash.hold(rowToken), stash.hold(sortedChoice));
     }
 }

@@ -2,8 +2,8 @@ package dev.panomni.bench.parallel;
 
 import dev.panomni.nn.ExpertOrder;
 import dev.panomni.parallel.ep.ExpertDispatchPlan;
-import dev.panomni.tensor.Device;
 import dev.panomni.tensor.Scope;
+import dev.panomni.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -20,12 +20,11 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The host work of one MoE layer's forward, which its GPU waits for: sorting the (token, slot)
- * choices by expert ({@link ExpertOrder#sort}, every MoE forward) and, under expert parallelism,
- * planning the dispatch ({@link ExpertDispatchPlan#outgoing} and {@link ExpertDispatchPlan#of}). The
- * Qwen3-MoE benchmark shape per GPU: 16,384 tokens, top-8 of 64 experts, uniform random choices.
- * Average time per call, host only (the order's index vectors go to a CPU tensor, where on a GPU
- * they would be uploaded).
+ * The host work of one MoE layer's forward under all-to-all expert parallelism, which its GPU waits
+ * for: planning the dispatch ({@link ExpertDispatchPlan#outgoing} and {@link ExpertDispatchPlan#of});
+ * and the sort of the (token, slot) choices by expert ({@link ExpertOrder#sort}, every MoE forward) on
+ * the CPU backend, for scale (on a GPU the sort runs on the device). The Qwen3-MoE benchmark shape per
+ * GPU: 16,384 tokens, top-8 of 64 experts, uniform random choices. Average time per call.
  *
  * <pre>
  * ./mvnw -q -pl bench -am package -DskipTests
@@ -47,7 +46,7 @@ public class ExpertRoutingBenchmark {
     @Param({"2", "8"})
     int ranks;
 
-    private long[] chosen;
+    private Tensor chosen;
     private long[] tokensPerExpert;
     private long[] rowToken;
     private ExpertDispatchPlan.Outgoing outgoing;
@@ -61,16 +60,17 @@ public class ExpertRoutingBenchmark {
         try (Scope s = Scope.open("routing bench setup")) {
             for (int r = 0; r < ranks; r++) {
                 all[r] = choices(new Random(17 + r));
-                ExpertOrder order = ExpertOrder.sort(all[r], K, EXPERTS, Device.CPU);
-                outs[r] = ExpertDispatchPlan.outgoing(order.tokensPerExpert(), order.rowToken(), TOKENS, ranks);
+                ExpertOrder order = ExpertOrder.sort(Tensor.ofLongs(all[r], TOKENS, K), 0, EXPERTS);
+                long[] rows = order.rowToken().toLongArray();
+                outs[r] = ExpertDispatchPlan.outgoing(order.tokensPerExpert(), rows, TOKENS, ranks);
                 counts[r] = outs[r].countsRow(order.tokensPerExpert());
                 if (r == 0) {
                     tokensPerExpert = order.tokensPerExpert();
-                    rowToken = order.rowToken();
+                    rowToken = rows;
                 }
             }
         }
-        chosen = all[0];
+        chosen = Tensor.ofLongs(all[0], TOKENS, K);
         outgoing = outs[0];
     }
 
@@ -92,11 +92,11 @@ public class ExpertRoutingBenchmark {
         return c;
     }
 
-    /** Every MoE forward: the counting sort by expert and the two index vectors. */
+    /** Every MoE forward: the counting sort by expert, on the CPU backend. */
     @Benchmark
     public long expertOrder() {
         try (Scope s = Scope.open("order")) {
-            return ExpertOrder.sort(chosen, K, EXPERTS, Device.CPU).rowToken()[0];
+            return ExpertOrder.sort(chosen, 0, EXPERTS).tokensPerExpert()[0];
         }
     }
 

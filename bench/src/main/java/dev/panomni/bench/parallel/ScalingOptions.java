@@ -1,5 +1,7 @@
 package dev.panomni.bench.parallel;
 
+import dev.panomni.parallel.engine.ParallelOptions;
+import dev.panomni.parallel.ep.ExpertDispatch;
 import dev.panomni.parallel.sp.SequenceParallelMode;
 
 import java.util.ArrayList;
@@ -15,6 +17,7 @@ import java.util.Locale;
  * @param batch      documents per GPU and step (scaling mode)
  * @param seq        tokens per document (scaling mode)
  * @param ep         expert-parallel degree, or 0 for "as many as ranks" on MoE models and 1 on dense ones
+ * @param dispatch   how expert-parallel layers move tokens (ep > 1)
  * @param steps      timed steps
  * @param warmup     untimed steps first
  * @param layers     decoder layers, or -1 for the model's own count
@@ -22,10 +25,11 @@ import java.util.Locale;
  * @param seqSweep   sequence lengths to try, ascending; empty for the scaling mode
  * @param timeoutSec how long one collective may take before NCCL's watchdog aborts it
  */
-record ScalingOptions(String model, int[] gpus, boolean cuda, int batch, int seq, int ep, int steps, int warmup,
-                      int layers, SequenceParallelMode sp, int[] seqSweep, int timeoutSec) {
+record ScalingOptions(String model, int[] gpus, boolean cuda, int batch, int seq, int ep, ExpertDispatch dispatch,
+                      int steps, int warmup, int layers, SequenceParallelMode sp, int[] seqSweep, int timeoutSec) {
     static final String USAGE = "options: --model qwen3|qwen3_moe|tiny-dense|tiny-moe|small-dense|small-moe "
-            + "--gpus N[,N...] --device cuda|cpu --batch B --seq S --ep E --steps N --warmup N --layers L "
+            + "--gpus N[,N...] --device cuda|cpu --batch B --seq S --ep E --ep-dispatch all-gather|all-to-all "
+            + "--steps N --warmup N --layers L "
             + "--sp ulysses|ring --seq-sweep S1,S2,... --timeout-s SECONDS";
 
     ScalingOptions {
@@ -55,6 +59,11 @@ record ScalingOptions(String model, int[] gpus, boolean cuda, int batch, int seq
         return seqSweep.length > 0;
     }
 
+    /** The engine's options for this run, apart from the compute dtype (which follows the device). */
+    ParallelOptions engineOptions() {
+        return ParallelOptions.defaults().withSequenceParallel(sp).withExpertDispatch(dispatch);
+    }
+
     /** The expert-parallel degree on {@code ranks} ranks for a model with {@code experts} experts. */
     int epFor(int ranks, int experts) {
         if (experts == 0) {
@@ -70,6 +79,7 @@ record ScalingOptions(String model, int[] gpus, boolean cuda, int batch, int seq
         int batch = 4;
         int seq = 4096;
         int ep = 0;
+        ExpertDispatch dispatch = ParallelOptions.defaults().expertDispatch();
         int steps = 3;
         int warmup = 2;
         int layers = -1;
@@ -93,6 +103,11 @@ record ScalingOptions(String model, int[] gpus, boolean cuda, int batch, int seq
                 case "--batch" -> batch = integer(flag, v);
                 case "--seq" -> seq = integer(flag, v);
                 case "--ep" -> ep = integer(flag, v);
+                case "--ep-dispatch" -> dispatch = switch (v.toLowerCase(Locale.ROOT)) {
+                    case "all-gather" -> ExpertDispatch.ALL_GATHER;
+                    case "all-to-all" -> ExpertDispatch.ALL_TO_ALL;
+                    default -> throw new IllegalArgumentException("--ep-dispatch must be all-gather or all-to-all, got " + v);
+                };
                 case "--steps" -> steps = integer(flag, v);
                 case "--warmup" -> warmup = integer(flag, v);
                 case "--layers" -> layers = integer(flag, v);
@@ -106,7 +121,7 @@ record ScalingOptions(String model, int[] gpus, boolean cuda, int batch, int seq
                 default -> throw new IllegalArgumentException("unknown option " + flag + "; " + USAGE);
             }
         }
-        return new ScalingOptions(model, gpus, cuda, batch, seq, ep, steps, warmup, layers, sp, sweep, timeout);
+        return new ScalingOptions(model, gpus, cuda, batch, seq, ep, dispatch, steps, warmup, layers, sp, sweep, timeout);
     }
 
     private static int integer(String flag, String v) {

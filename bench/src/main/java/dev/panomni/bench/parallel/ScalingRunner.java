@@ -144,13 +144,15 @@ public final class ScalingRunner {
             int ep = o.epFor(n, cfg.experts());
             MeshShape shape = new MeshShape(1, n, 1, ep);
             shape.validate(n, cfg.heads(), cfg.kvHeads(), cfg.experts(), true);
-            LongFunction<String> what = params -> String.format(Locale.ROOT, "panomni %s (%d layers%s) fsdp %d, ep %d, "
-                            + "B%d S%d per GPU, %s, %s", o.model(), cfg.layers(), parameters(params), n, ep, o.batch(),
+            LongFunction<String> what = params -> String.format(Locale.ROOT, "panomni %s (%d layers%s) fsdp %d, ep %d%s, "
+                            + "B%d S%d per GPU, %s, %s", o.model(), cfg.layers(), parameters(params), n, ep,
+                    ep > 1 ? " by " + o.dispatch().name().toLowerCase(Locale.ROOT).replace('_', '-') : "", o.batch(),
                     o.seq(), computeDtype(o).name().toLowerCase(Locale.ROOT), hardware(o, n));
             PhaseResults results = new PhaseResults(n, new long[] {(long) o.batch() * o.seq() * n});
             try {
                 RankThreads.run(n, o.cuda(), Duration.ofSeconds(o.timeoutSec()), rank -> {
-                    trainRank(rank, cfg, shape, SequenceParallelMode.ULYSSES, o.warmup(), o.steps(), 1,
+                    trainRank(rank, cfg, shape, o.engineOptions().withSequenceParallel(SequenceParallelMode.ULYSSES),
+                            o.warmup(), o.steps(), 1,
                             phase -> dataParallelBatches(rank.rank(), o.batch(), o.seq(), cfg.vocabSize()), results,
                             phase -> { }, out);
                     return null;
@@ -224,7 +226,7 @@ public final class ScalingRunner {
             Exception failure = null;
             try {
                 RankThreads.run(n, o.cuda(), Duration.ofSeconds(o.timeoutSec()), rank -> {
-                    trainRank(rank, cfg, shape, o.sp(), o.warmup(), o.steps(), lengths.length,
+                    trainRank(rank, cfg, shape, o.engineOptions(), o.warmup(), o.steps(), lengths.length,
                             phase -> sharedDocument(lengths[phase], cfg.vocabSize()), results, phase -> {
                                 Measurement m = results.measurement(phase);
                                 out.printf(Locale.ROOT, "[scaling] %s: S%d trained: %.0f tokens/s per GPU (%.0f total), "
@@ -309,15 +311,15 @@ public final class ScalingRunner {
      * phase every rank stores its result in {@code results}, and once all have (a barrier) rank 0
      * calls {@code phaseDone}.
      */
-    static void trainRank(RankThreads.Rank rank, TextModelConfig cfg, MeshShape shape, SequenceParallelMode sp,
+    static void trainRank(RankThreads.Rank rank, TextModelConfig cfg, MeshShape shape, ParallelOptions engineOptions,
                           int warmup, int steps, int phases, IntFunction<BatchSource> sources, PhaseResults results,
                           IntConsumer phaseDone, PrintStream out) {
         Device device = rank.device();
         boolean cuda = device.type() == Device.Type.CUDA;
         CudaDevice dev = cuda ? CudaRuntime.device(device) : null;
         DeviceMesh mesh = rank.mesh(shape);
-        ParallelOptions options = ParallelOptions.defaults().withSequenceParallel(sp)
-                .withComputeDtype(cuda ? DType.BF16 : DType.F32);
+        ParallelOptions options = engineOptions.withComputeDtype(cuda ? DType.BF16 : DType.F32);
+        SequenceParallelMode sp = options.sequenceParallel();
         try (CausalLm model = new CausalLm(cfg, 0)) {
             long parameters = model.parameterCount();
             if (cuda) {

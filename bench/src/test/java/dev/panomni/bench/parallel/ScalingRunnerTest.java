@@ -1,6 +1,8 @@
 package dev.panomni.bench.parallel;
 
 import dev.panomni.kernels.runtime.DeviceOutOfMemoryException;
+import dev.panomni.parallel.engine.ParallelOptions;
+import dev.panomni.parallel.ep.ExpertDispatch;
 import dev.panomni.parallel.sp.SequenceParallelMode;
 import org.junit.jupiter.api.Test;
 
@@ -31,12 +33,15 @@ class ScalingRunnerTest {
         assertFalse(o.longContext());
         assertEquals(1, o.epFor(2, 0), "dense models have no expert parallelism");
         assertEquals(2, o.epFor(2, 64), "MoE models default to ep = ranks");
+        assertEquals(ExpertDispatch.ALL_GATHER, o.engineOptions().expertDispatch());
 
         o = ScalingOptions.parse(new String[] {"--model", "qwen3_moe", "--gpus", "1,2", "--ep", "1", "--sp", "RING",
-            "--seq-sweep", "8192,16384,32768", "--device", "cpu"});
+            "--seq-sweep", "8192,16384,32768", "--device", "cpu", "--ep-dispatch", "all-to-all"});
         assertArrayEquals(new int[] {1, 2}, o.gpus());
         assertEquals(1, o.epFor(2, 64));
         assertEquals(SequenceParallelMode.RING, o.sp());
+        assertEquals(SequenceParallelMode.RING, o.engineOptions().sequenceParallel());
+        assertEquals(ExpertDispatch.ALL_TO_ALL, o.engineOptions().expertDispatch());
         assertArrayEquals(new int[] {8192, 16384, 32768}, o.seqSweep());
         assertTrue(o.longContext());
         assertFalse(o.cuda());
@@ -46,6 +51,7 @@ class ScalingRunnerTest {
     void badOptionsAreNamed() {
         assertMessage("unknown option --gpu", "--gpu", "2");
         assertMessage("--sp must be ulysses or ring", "--sp", "zigzag");
+        assertMessage("--ep-dispatch must be all-gather or all-to-all", "--ep-dispatch", "deepep");
         assertMessage("ascending", "--seq-sweep", "16384,8192");
         assertMessage("--steps takes an integer", "--steps", "x");
         assertMessage("--device must be cuda or cpu", "--device", "tpu");
@@ -115,7 +121,7 @@ class ScalingRunnerTest {
 
         String moe = run("--device", "cpu", "--model", "tiny-moe", "--gpus", "2", "--batch", "2", "--seq", "24",
                 "--steps", "1", "--warmup", "1");
-        assertResult(moe, "panomni tiny-moe \\(2 layers, [0-9.]+M parameters\\) fsdp 2, ep 2, B2 S24 per GPU");
+        assertResult(moe, "panomni tiny-moe \\(2 layers, [0-9.]+M parameters\\) fsdp 2, ep 2 by all-gather, B2 S24 per GPU");
         assertFinitelosses(moe);
     }
 
@@ -158,7 +164,7 @@ class ScalingRunnerTest {
         PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
         Exception failure = assertThrows(DeviceOutOfMemoryException.class, () -> RankThreads.run(2, false,
                 java.time.Duration.ofMinutes(5), rank -> {
-                    ScalingRunner.trainRank(rank, cfg, shape, SequenceParallelMode.ULYSSES, 0, 1, lengths.length,
+                    ScalingRunner.trainRank(rank, cfg, shape, ParallelOptions.defaults(), 0, 1, lengths.length,
                             phase -> {
                                 ScalingRunner.BatchSource doc = ScalingRunner.sharedDocument(lengths[phase], 61);
                                 return phase == 1 && rank.rank() == 1 ? () -> {
@@ -185,7 +191,7 @@ class ScalingRunnerTest {
         PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
         RankThreads.run(2, false, java.time.Duration.ofMinutes(5), rank -> {
             ScalingRunner.trainRank(rank, cfg, new dev.panomni.parallel.mesh.MeshShape(1, 2, 1, 1),
-                    SequenceParallelMode.ULYSSES, 1, 1, 1,
+                    ParallelOptions.defaults(), 1, 1, 1,
                     phase -> ScalingRunner.dataParallelBatches(rank.rank(), 2, 24, 61), results, phase -> { }, out);
             return null;
         });

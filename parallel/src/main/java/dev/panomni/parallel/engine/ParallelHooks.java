@@ -3,7 +3,6 @@ package dev.panomni.parallel.engine;
 import dev.panomni.nn.Module;
 import dev.panomni.nn.PluggableAttention;
 import dev.panomni.nn.PluggableExperts;
-import dev.panomni.parallel.ep.ExpertParallelExecutor;
 import dev.panomni.parallel.mesh.DeviceMesh;
 import dev.panomni.parallel.mesh.MeshDim;
 import dev.panomni.parallel.plan.ParallelPlan;
@@ -28,7 +27,7 @@ final class ParallelHooks {
             String path = e.getKey();
             Module m = e.getValue();
             if (m instanceof PluggableExperts experts && mesh.size(MeshDim.EP) > 1 && expertSharded(m, path, plan)) {
-                experts.setExpertExecutor(new ExpertParallelExecutor(mesh.group(MeshDim.EP), experts.expertCount()));
+                experts.setExpertExecutor(options.expertDispatch().executor(mesh.group(MeshDim.EP), experts.expertCount()));
             }
             if (m instanceof PluggableAttention attention && mesh.size(MeshDim.SP) > 1 && plan.isSequenceParallel(path)) {
                 attention.setAttentionFunction(SequenceParallelAttention.create(options.sequenceParallel(),

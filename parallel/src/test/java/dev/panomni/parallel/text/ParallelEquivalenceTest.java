@@ -1,6 +1,7 @@
 package dev.panomni.parallel.text;
 
 import dev.panomni.parallel.engine.ParallelOptions;
+import dev.panomni.parallel.ep.ExpertDispatch;
 import dev.panomni.parallel.mesh.MeshShape;
 import dev.panomni.parallel.sp.SequenceParallelMode;
 import dev.panomni.tensor.DType;
@@ -67,6 +68,21 @@ class ParallelEquivalenceTest {
         TrainingTrace ref = TrainingEquivalence.reference(model, Device.CPU, DType.F32);
         assertTrue(ref.norms()[0] > TinyTextModels.MAX_NORM, "the test should exercise clipping: first norm "
                 + ref.norms()[0]);
+    }
+
+    static Stream<EquivalenceCase> allToAllDispatchCases() {
+        return Stream.of(
+                EquivalenceCase.of("EP 4 by all-to-all", TinyTextModels.MOE, new MeshShape(1, 4, 1, 4),
+                        SequenceParallelMode.ULYSSES, DType.F32).with(ExpertDispatch.ALL_TO_ALL),
+                EquivalenceCase.of("3D 2x2x2 ep 2 ring by all-to-all", TinyTextModels.MOE, new MeshShape(2, 2, 2, 2),
+                        SequenceParallelMode.RING, DType.F32).with(ExpertDispatch.ALL_TO_ALL));
+    }
+
+    /** The mesh cases above dispatch experts by all-gather (the default); these by all-to-all. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("allToAllDispatchCases")
+    void allToAllDispatchMatchesSingleDevice(EquivalenceCase c) throws Exception {
+        TrainingEquivalence.compare(c, THREADS, Device.CPU, Tolerance.of(TOLERANCE)).assertAgrees();
     }
 
     /**

@@ -76,7 +76,7 @@ public final class TextModelParallel {
                 }
             }, x);
             RouterStats s = captured[0];
-            moe.statsSink().accept(new RouterStats(s.tokensPerExpert(), outs[1], s.tokens()));
+            moe.statsSink().accept(new RouterStats(s.assigned(), outs[1], s.tokens()));
             return outs[0];
         };
     }
@@ -156,24 +156,20 @@ public final class TextModelParallel {
      * gradient) and this rank's router probability sums as its part of {@code P}.
      */
     static Tensor globalLoadBalancingShare(List<RouterStats> layers, int experts, Communicator world) {
-        long[] counts = new long[experts + 1];
+        long tokens = 0;
+        Device device = layers.get(0).probSum().device();
         Tensor probSum = null;
+        // A fresh sum (the all-reduce works in place): F32 counts, exact below 2^24.
+        Tensor global = Tensor.zeros(DType.F32, device, experts);
         for (RouterStats s : layers) {
-            counts[experts] += s.tokens();
-            for (int j = 0; j < experts; j++) {
-                counts[j] += s.tokensPerExpert()[j];
-            }
+            tokens += s.tokens();
+            global = Arith.add(global, s.assigned());                // no gradient: counts
             probSum = probSum == null ? s.probSum() : Arith.add(probSum, s.probSum());
         }
-        long[] global = allReduceLongs(world, counts, probSum.device());
-        long pooled = global[experts];
-        float[] f = new float[experts];
-        for (int j = 0; j < experts; j++) {
-            f[j] = (float) ((double) global[j] / pooled);
-        }
-        Tensor probs = probSum;
-        Tensor fT = GradMode.noGrad(() -> Tensor.of(f, experts)).to(probs.device());
-        Tensor dot = Reductions.sumAll(Arith.mul(fT, probs));
+        long pooled = allReduceLongs(world, new long[] {tokens}, device)[0];
+        world.allReduce(global, ReduceOp.SUM).await();
+        Tensor f = Arith.mulScalar(global, 1.0 / pooled);
+        Tensor dot = Reductions.sumAll(Arith.mul(f, probSum));
         return Arith.mulScalar(dot, (double) experts / pooled);
     }
 

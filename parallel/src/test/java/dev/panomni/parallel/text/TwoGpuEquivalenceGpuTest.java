@@ -2,6 +2,7 @@ package dev.panomni.parallel.text;
 
 import dev.panomni.kernels.runtime.CudaRuntime;
 import dev.panomni.parallel.comm.nccl.NcclTestSupport;
+import dev.panomni.parallel.ep.ExpertDispatch;
 import dev.panomni.parallel.mesh.MeshShape;
 import dev.panomni.parallel.sp.SequenceParallelMode;
 import dev.panomni.tensor.Backends;
@@ -177,8 +178,11 @@ class TwoGpuEquivalenceGpuTest {
 
     private static void check(String label, String model, MeshShape shape, SequenceParallelMode mode, DType dtype)
             throws Exception {
-        EquivalenceCase c = EquivalenceCase.of(label, model, shape, mode, dtype);
-        TrainingEquivalence.compare(c, GPUS, REFERENCE, dtype == DType.F32 ? F32 : BF16).assertAgrees();
+        check(EquivalenceCase.of(label, model, shape, mode, dtype));
+    }
+
+    private static void check(EquivalenceCase c) throws Exception {
+        TrainingEquivalence.compare(c, GPUS, REFERENCE, c.dtype() == DType.F32 ? F32 : BF16).assertAgrees();
     }
 
     @Order(1)
@@ -200,6 +204,8 @@ class TwoGpuEquivalenceGpuTest {
     @MethodSource("moeBothDtypes")
     void expertParallel2(String model, DType dtype) throws Exception {
         check("EP 2", model, TwoRankMeshes.EP, SequenceParallelMode.ULYSSES, dtype);
+        check(EquivalenceCase.of("EP 2 by all-to-all", model, TwoRankMeshes.EP, SequenceParallelMode.ULYSSES, dtype)
+                .with(ExpertDispatch.ALL_TO_ALL));
     }
 
     @Order(4)

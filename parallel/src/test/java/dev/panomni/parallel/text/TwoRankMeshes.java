@@ -1,5 +1,6 @@
 package dev.panomni.parallel.text;
 
+import dev.panomni.parallel.ep.ExpertDispatch;
 import dev.panomni.parallel.mesh.MeshShape;
 import dev.panomni.parallel.sp.SequenceParallelMode;
 import dev.panomni.tensor.DType;
@@ -28,7 +29,8 @@ public final class TwoRankMeshes {
 
     /**
      * Every configuration of two ranks in {@code dtype}: FSDP 2, HSDP 2x1, Ulysses 2 and ring 2 on
-     * both models, EP 2 and sp 2 x ep 2 (Ulysses and ring) on the MoE model.
+     * both models, EP 2 (by all-gather and by all-to-all) and sp 2 x ep 2 (Ulysses and ring) on the MoE
+     * model.
      */
     public static List<EquivalenceCase> cases(DType dtype) {
         List<EquivalenceCase> out = new ArrayList<>();
@@ -39,6 +41,8 @@ public final class TwoRankMeshes {
             out.add(EquivalenceCase.of("ring 2", m, SP, SequenceParallelMode.RING, dtype));
         }
         out.add(EquivalenceCase.of("EP 2", TinyTextModels.MOE, EP, SequenceParallelMode.ULYSSES, dtype));
+        out.add(EquivalenceCase.of("EP 2 by all-to-all", TinyTextModels.MOE, EP, SequenceParallelMode.ULYSSES, dtype)
+                .with(ExpertDispatch.ALL_TO_ALL));
         out.add(EquivalenceCase.of("Ulysses 2 x EP 2", TinyTextModels.MOE, SP_EP, SequenceParallelMode.ULYSSES, dtype));
         out.add(EquivalenceCase.of("ring 2 x EP 2", TinyTextModels.MOE, SP_EP, SequenceParallelMode.RING, dtype));
         return out;

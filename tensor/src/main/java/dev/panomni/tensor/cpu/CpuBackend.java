@@ -18,6 +18,7 @@ import dev.panomni.tensor.ops.OptimizerKernels;
 import dev.panomni.tensor.ops.RotaryKernels;
 import dev.panomni.tensor.ops.IndexingKernels;
 import dev.panomni.tensor.ops.SelectionKernels;
+import dev.panomni.tensor.ops.CountingSortKernels;
 import dev.panomni.tensor.ops.TopKKernels;
 import dev.panomni.tensor.ops.LossKernels;
 import dev.panomni.tensor.ops.ReductionKernels;
@@ -52,6 +53,7 @@ public final class CpuBackend implements Backend {
         register(GradNormKernels.class, new CpuGradNormKernels());
         register(IndexingKernels.class, new CpuIndexingKernels());
         register(TopKKernels.class, new CpuTopKKernels());
+        register(CountingSortKernels.class, new CpuCountingSortKernels());
         register(SelectionKernels.class, new CpuSelectionKernels());
         register(AttentionKernels.class, new CpuAttentionKernels());
         register(BlockAttentionKernels.class, new CpuBlockAttentionKernels());

@@ -1,17 +1,16 @@
 package dev.panomni.modalities.text.model;
 
+import dev.panomni.nn.ExpertChoice;
 import dev.panomni.nn.ExpertExecutor;
-import dev.panomni.nn.ExpertOrder;
-import dev.panomni.nn.ExpertRouting;
 import dev.panomni.nn.Module;
 import dev.panomni.nn.PluggableExperts;
 import dev.panomni.tensor.DType;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
-import dev.panomni.tensor.autograd.RecomputeStash;
 import dev.panomni.tensor.ops.Activations;
 import dev.panomni.tensor.ops.Arith;
 import dev.panomni.tensor.ops.GroupedGemm;
+import dev.panomni.tensor.ops.Indexing;
 import dev.panomni.tensor.ops.Reductions;
 import dev.panomni.tensor.ops.Softmax;
 import dev.panomni.tensor.ops.TopK;
@@ -32,8 +31,9 @@ import java.util.function.Consumer;
  *
  * <p>The tokens and their routing go through an {@link ExpertExecutor}: all experts on this device
  * unless a parallel engine installs an expert-parallel one, in which case the stacked expert
- * parameters hold only this rank's experts. Under activation checkpointing the recomputation takes
- * the expert order from the first run ({@link RecomputeStash}) instead of reading the choices again.
+ * parameters hold only this rank's experts. The choices are sorted by expert on the device; under
+ * activation checkpointing the recomputation takes that order from the first run instead of sorting
+ * again ({@link dev.panomni.nn.ExpertOrder#sortOrReplay}).
  */
 public final class SparseMoe extends Module implements PluggableExperts {
     private final TextModelConfig cfg;
@@ -98,21 +98,12 @@ public final class SparseMoe extends Module implements PluggableExperts {
         if (cfg.normTopkProb()) {
             weights = Arith.div(weights, Reductions.sum(weights, new int[] {-1}, true));
         }
-        RecomputeStash stash = RecomputeStash.current();
-        ExpertOrder order;
-        if (stash != null && stash.replaying()) {
-            order = stash.take(ExpertOrder.class);             // no device read, no sort
-        } else {
-            executor.beforeHostRead(top.indices());
-            order = ExpertOrder.sort(top.indices().toLongArray(), k, e, x.device());
-            if (stash != null) {
-                stash.put(order.heldBy(stash));
-            }
-        }
-        ExpertRouting routing = order.route(weights.to(x.dtype()));
-        Tensor out = executor.execute(x, routing, this::expertMlp);
-
-        statsSink.accept(new RouterStats(routing.tokensPerExpert(), Reductions.sum(probs, new int[] {0}, false), t));
+        Tensor chosen = top.indices();
+        Tensor out = executor.execute(x, new ExpertChoice(chosen, weights.to(x.dtype()), e), this::expertMlp);
+        // Counted on the device: nothing here waits for the routing (the executor reads only its counts).
+        Tensor assigned = GradMode.noGrad(() -> Indexing.scatterAdd(Tensor.zeros(DType.F32, chosen.device(), e), 0,
+                chosen.reshape(t * k), Tensor.ones(DType.F32, chosen.device(), t * k)));
+        statsSink.accept(new RouterStats(assigned, Reductions.sum(probs, new int[] {0}, false), t));
         return out;
     }
 
@@ -133,21 +124,15 @@ public final class SparseMoe extends Module implements PluggableExperts {
             return null;
         }
         long pooled = 0;
-        long[] assigned = new long[experts];
+        Tensor assigned = null;
         Tensor probSum = null;
         for (RouterStats s : layers) {
             pooled += s.tokens();
-            for (int j = 0; j < experts; j++) {
-                assigned[j] += s.tokensPerExpert()[j];
-            }
+            assigned = assigned == null ? s.assigned() : Arith.add(assigned, s.assigned());
             probSum = probSum == null ? s.probSum() : Arith.add(probSum, s.probSum());
         }
-        float[] f = new float[experts];
-        for (int j = 0; j < experts; j++) {
-            f[j] = (float) ((double) assigned[j] / pooled);
-        }
-        Tensor fT = GradMode.noGrad(() -> Tensor.of(f, experts)).to(probSum.device());
-        Tensor dot = Reductions.sumAll(Arith.mul(fT, probSum));
+        Tensor f = Arith.mulScalar(assigned, 1.0 / pooled);
+        Tensor dot = Reductions.sumAll(Arith.mul(f, probSum));
         return Arith.mulScalar(dot, (double) experts / pooled);
     }
 

@@ -1,11 +1,12 @@
 package dev.panomni.parallel.ep;
 
+import dev.panomni.nn.ExpertChoice;
 import dev.panomni.nn.ExpertExecutor;
+import dev.panomni.nn.ExpertOrder;
 import dev.panomni.nn.ExpertRouting;
 import dev.panomni.parallel.comm.AllToAllOp;
 import dev.panomni.parallel.comm.Communicator;
 import dev.panomni.tensor.DType;
-import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
 import dev.panomni.tensor.autograd.RecomputeStash;
@@ -16,41 +17,43 @@ import dev.panomni.tensor.ops.Reductions;
 import java.util.Arrays;
 
 /**
- * Expert parallelism for one MoE layer: the experts are split evenly over the EP group (rank j owns
- * experts {@code [j * E/ep, (j + 1) * E/ep)}, the rows of the layer's stacked expert parameters this
- * rank holds). Tokens travel once per destination rank, not once per (token, expert) row: with top-k
- * routing a token usually has several experts on one rank, and sending it once cuts the all-to-all
- * volume by up to k / ep (4x for top-8 over 2 ranks). Per forward:
+ * Expert parallelism for one MoE layer by all-to-all ({@link ExpertDispatch#ALL_TO_ALL}): the experts
+ * are split evenly over the EP group (rank j owns experts {@code [j * E/ep, (j + 1) * E/ep)}, the rows
+ * of the layer's stacked expert parameters this rank holds). Tokens travel once per destination rank,
+ * not once per (token, expert) row: with top-k routing a token usually has several experts on one
+ * rank, and sending it once cuts the all-to-all volume by up to k / ep (4x for top-8 over 2 ranks).
+ * Per forward:
  * <ol>
- *   <li>the per-expert row counts and the per-destination token counts are all-gathered, so every
- *       rank knows what it sends and receives: derived from the choices on the device and gathered
- *       before the layer reads the choices on the host ({@link #beforeHostRead}), so the exchange is
- *       done by the time that read returns and reading the counts waits only for the little queued
- *       since;</li>
+ *   <li>the choices are sorted by expert on the device ({@link ExpertOrder}); the per-expert row counts
+ *       and the per-destination token counts, derived from the choices on the device, are all-gathered
+ *       before the sort's count read, so every rank knows what it sends and receives once that read
+ *       returns;</li>
  *   <li>each rank sends every destination the tokens with at least one expert there (ascending), by
  *       an uneven all-to-all, and beside them each routed row's position among the received tokens
- *       and its router weight;</li>
+ *       and its router weight (the plan, {@link ExpertDispatchPlan}, is built on the host from the
+ *       sorted rows' tokens);</li>
  *   <li>the receiver regroups the rows by local expert, gathers their tokens, runs the grouped expert
  *       MLP and adds the weighted outputs per received token: one partial sum per (token, rank);</li>
  *   <li>the partial sums go back by the reverse all-to-all and are added into the tokens' outputs.</li>
  * </ol>
  * Backward follows the same path in reverse (the all-to-alls, gathers and index-adds are autograd
  * ops; the router weights' gradient returns with its own all-to-all). Under activation checkpointing
- * the first run saves the plan and what each all-to-all received in the layer's
+ * the first run saves the order, the plan and what each all-to-all received in the layer's
  * {@link RecomputeStash}, so the recomputation neither synchronizes nor communicates; only the
- * backward's reverse all-to-alls move data again.
+ * backward's reverse all-to-alls move data again. Against {@link ExpertAllGatherExecutor} it moves
+ * less data at large ep but needs the host plan; see {@link ExpertDispatch}.
  */
-public final class ExpertParallelExecutor implements ExpertExecutor {
+public final class ExpertAllToAllExecutor implements ExpertExecutor {
     private final Communicator ep;
     private final int experts;
-    /** [ranks * (experts + ranks)] F32: the counts {@link #beforeHostRead} started gathering, until execute reads them. */
+    /** [ranks * (experts + ranks)] F32: the counts {@link #startCounts} started gathering, until execute reads them. */
     private Tensor pendingCounts;
 
     /**
      * @param ep      the expert-parallel group
      * @param experts routed experts of the layer; must be divisible by the group size
      */
-    public ExpertParallelExecutor(Communicator ep, int experts) {
+    public ExpertAllToAllExecutor(Communicator ep, int experts) {
         if (experts % ep.size() != 0) {
             throw new IllegalArgumentException("expert parallel: " + experts + " experts cannot be split evenly over ep = "
                     + ep.size() + " ranks");
@@ -60,24 +63,29 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
     }
 
     @Override
-    public Tensor execute(Tensor tokens, ExpertRouting routing, ExpertMlp mlp) {
-        long[] perExpert = routing.tokensPerExpert();
-        if (perExpert.length != experts) {
-            throw new IllegalArgumentException("expert parallel: got counts for " + perExpert.length
+    public Tensor execute(Tensor tokens, ExpertChoice choice, ExpertMlp mlp) {
+        if (choice.experts() != experts) {
+            throw new IllegalArgumentException("expert parallel: the router chose among " + choice.experts()
                     + " experts, the layer has " + experts);
         }
         RecomputeStash stash = RecomputeStash.current();
-        Exchanged first = stash != null && stash.replaying() ? stash.take(Exchanged.class) : null;
+        boolean replay = stash != null && stash.replaying();
+        if (!replay) {
+            startCounts(choice.chosen());
+        }
+        ExpertOrder order = ExpertOrder.sortOrReplay(choice.chosen(), 0, experts);
+        ExpertRouting routing = order.route(choice.weights());
+        Exchanged first = replay ? stash.take(Exchanged.class) : null;
         ExpertDispatchPlan p;
         Tensor indices;
         if (first != null) {
             p = first.plan();
             indices = first.indices();
         } else {
-            ExpertDispatchPlan.Outgoing outgoing = ExpertDispatchPlan.outgoing(perExpert, routing.rowToken(),
-                    Math.toIntExact(tokens.size(0)), ep.size());
-            long[] mine = outgoing.countsRow(perExpert);
-            long[][] counts = pendingCounts != null ? takePending(mine) : allCounts(mine, tokens);
+            long[] perExpert = routing.tokensPerExpert();
+            ExpertDispatchPlan.Outgoing outgoing = ExpertDispatchPlan.outgoing(perExpert,
+                    routing.rowToken().toLongArray(), Math.toIntExact(tokens.size(0)), ep.size());
+            long[][] counts = takeCounts(outgoing.countsRow(perExpert));
             p = ExpertDispatchPlan.of(outgoing, counts, ep.rank());
             indices = upload(tokens, p.tokenIds(), p.rowIndex(), p.grouped(), p.ungrouped());
         }
@@ -141,12 +149,11 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
     /**
      * Derives this rank's row of counts from the choices on the device (rows per expert, and per rank
      * the tokens with at least one expert there) and starts gathering every rank's, so that the
-     * layer's read of the choices also completes the exchange (measured on 2 H100s: no gain over
-     * exchanging after the read, whose wait was already short; kept because it takes the counts off
-     * the host path).
+     * sort's read of its counts also completes the exchange.
+     *
+     * @param chosen [T, k] I64: each (token, slot)'s expert
      */
-    @Override
-    public void beforeHostRead(Tensor chosen) {
+    private void startCounts(Tensor chosen) {
         int n = ep.size();
         long t = chosen.size(0);
         Tensor gathered = GradMode.noGrad(() -> {
@@ -167,10 +174,10 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
     }
 
     /**
-     * The counts {@link #beforeHostRead} gathered, checked against this rank's own from the host
-     * routing (they come from the same choices; a difference means the layer passed other ones).
+     * The counts {@link #startCounts} gathered, checked against this rank's own from the sorted
+     * routing (they come from the same choices on two paths; a difference is a kernel fault).
      */
-    private long[][] takePending(long[] mine) {
+    private long[][] takeCounts(long[] mine) {
         float[] flat;
         try {
             flat = pendingCounts.toFloatArray();
@@ -184,21 +191,10 @@ public final class ExpertParallelExecutor implements ExpertExecutor {
         }
         long[][] out = byRank(exact);
         if (!Arrays.equals(out[ep.rank()], mine)) {
-            throw new IllegalStateException("expert parallel: the counts derived on the device before the host read "
-                    + Arrays.toString(out[ep.rank()]) + " differ from the routing's " + Arrays.toString(mine)
-                    + "; beforeHostRead must get the same choices the routing was built from");
+            throw new IllegalStateException("expert parallel: the counts derived from the choices "
+                    + Arrays.toString(out[ep.rank()]) + " differ from the sorted routing's " + Arrays.toString(mine));
         }
         return out;
-    }
-
-    /** Every EP rank's row of counts, gathered on the tokens' device (NCCL moves only device tensors). */
-    private long[][] allCounts(long[] mine, Tensor like) {
-        try (Scope s = Scope.open("ep.counts")) {
-            Tensor t = GradMode.noGrad(() -> Tensor.ofLongs(mine, mine.length).to(like.device()));
-            Tensor all = Tensor.zeros(DType.I64, t.device(), (long) ep.size() * mine.length);
-            ep.allGather(t, all).await();
-            return byRank(all.toLongArray());
-        }
     }
 
     /** The gathered rows of counts, one per EP rank. */

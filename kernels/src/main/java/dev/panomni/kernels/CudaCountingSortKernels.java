@@ -1,0 +1,20 @@
+package dev.panomni.kernels;
+
+import dev.panomni.kernels.launch.CountingSortLaunchers;
+import dev.panomni.kernels.runtime.CudaTensors;
+import dev.panomni.tensor.Tensor;
+import dev.panomni.tensor.ops.CountingSortKernels;
+
+/**
+ * CUDA counting sort (counting_sort.cu): a block per bucket counts its keys, then lists them in entry
+ * order by a block-wide scan; the CPU version is {@code CpuCountingSortKernels}.
+ */
+public final class CudaCountingSortKernels implements CountingSortKernels {
+    CudaCountingSortKernels() {
+    }
+
+    @Override
+    public void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row) {
+        CountingSortLaunchers.sort(CudaTensors.device(keys).computeStream(), keys, lo, counts, flat, row);
+    }
+}

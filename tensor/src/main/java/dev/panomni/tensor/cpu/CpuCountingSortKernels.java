@@ -1,0 +1,45 @@
+package dev.panomni.tensor.cpu;
+
+import dev.panomni.tensor.Tensor;
+import dev.panomni.tensor.ops.CountingSortKernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** CPU counting sort: one counting pass, prefix sums, one placing pass in entry order. */
+final class CpuCountingSortKernels implements CountingSortKernels {
+
+    @Override
+    public void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row) {
+        int buckets = Math.toIntExact(counts.numel());
+        long n = keys.numel();
+        long cols = keys.size(1);
+        MemorySegment ks = keys.storage().segment();
+        long ko = keys.offset();
+        long[] count = new long[buckets];
+        for (long i = 0; i < n; i++) {
+            long b = ks.getAtIndex(ValueLayout.JAVA_LONG, ko + i) - lo;
+            if (b >= 0 && b < buckets) {
+                count[(int) b]++;
+            }
+        }
+        long[] next = new long[buckets];
+        for (int b = 1; b < buckets; b++) {
+            next[b] = next[b - 1] + count[b - 1];
+        }
+        MemorySegment fs = flat.storage().segment();
+        MemorySegment rs = row.storage().segment();
+        MemorySegment cs = counts.storage().segment();
+        for (long i = 0; i < n; i++) {
+            long b = ks.getAtIndex(ValueLayout.JAVA_LONG, ko + i) - lo;
+            if (b >= 0 && b < buckets) {
+                long at = next[(int) b]++;
+                fs.setAtIndex(ValueLayout.JAVA_LONG, flat.offset() + at, i);
+                rs.setAtIndex(ValueLayout.JAVA_LONG, row.offset() + at, i / cols);
+            }
+        }
+        for (int b = 0; b < buckets; b++) {
+            cs.setAtIndex(ValueLayout.JAVA_LONG, counts.offset() + b, count[b]);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package dev.panomni.tensor.ops;
+
+import dev.panomni.tensor.DType;
+import dev.panomni.tensor.Scope;
+import dev.panomni.tensor.Shapes;
+import dev.panomni.tensor.Tensor;
+import dev.panomni.tensor.TensorOpException;
+import dev.panomni.tensor.autograd.GradMode;
+
+/**
+ * Stable counting sort of small integer keys on the keys' device: a mixture-of-experts layer lists
+ * its (token, slot) choices by expert with it. The sort runs where the keys are, and only the
+ * per-bucket counts come back to the host (they size the grouped GEMM and the expert-parallel
+ * exchange), so the GPU never waits for a host sort. No gradient: the result is a permutation.
+ */
+public final class CountingSort {
+    private CountingSort() {
+    }
+
+    /**
+     * The sorted entries of a key matrix.
+     *
+     * @param counts [buckets] entries per bucket (host values)
+     * @param flat   [sum(counts)] I64 on the keys' device: each listed entry's flat index
+     *               {@code row * cols + col}, bucket by bucket, ascending inside a bucket
+     * @param row    [sum(counts)] I64 on the keys' device: each listed entry's row
+     */
+    public record Result(long[] counts, Tensor flat, Tensor row) {
+        /** Total entries listed. */
+        public long listed() {
+            long m = 0;
+            for (long c : counts) {
+                m += c;
+            }
+            return m;
+        }
+    }
+
+    private static CountingSortKernels kernels(Tensor t) {
+        return t.backend().kernels(CountingSortKernels.class);
+    }
+
+    /**
+     * Sorts the entries of {@code keys} whose key lies in {@code [lo, lo + buckets)} by key; other
+     * entries are left out. Waits for the device once, to read the counts.
+     *
+     * @param keys    [rows, cols] I64 (e.g. each token's k chosen experts)
+     * @param lo      the first key kept
+     * @param buckets how many consecutive keys are kept (each one bucket)
+     */
+    public static Result sort(Tensor keys, long lo, int buckets) {
+        String op = "countingSort";
+        if (keys.dtype() != DType.I64 || keys.rank() != 2) {
+            throw new TensorOpException(op, "keys must be I64 [rows, cols], got " + keys.describe());
+        }
+        if (buckets < 0) {
+            throw new TensorOpException(op, "bucket count must be non-negative, got " + buckets);
+        }
+        long n = keys.numel();
+        return GradMode.noGrad(() -> {
+            Tensor flat = Tensor.empty(DType.I64, keys.device(), n);
+            Tensor row = Tensor.empty(DType.I64, keys.device(), n);
+            long[] counts;
+            try (Scope s = Scope.open(op)) {
+                Tensor c = Tensor.zeros(DType.I64, keys.device(), buckets);
+                if (buckets > 0) {
+                    kernels(keys).sort(keys.contiguous(), lo, c, flat, row);
+                }
+                counts = c.toLongArray();
+            }
+            long m = 0;
+            for (long c : counts) {
+                m += c;
+            }
+            if (m > n) {
+                throw new TensorOpException(op, "the kernel counted " + m + " entries of " + Shapes.str(keys.shape()));
+            }
+            return new Result(counts, flat.narrow(0, 0, m), row.narrow(0, 0, m));
+        });
+    }
+}

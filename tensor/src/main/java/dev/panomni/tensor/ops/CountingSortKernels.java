@@ -1,0 +1,22 @@
+package dev.panomni.tensor.ops;
+
+import dev.panomni.tensor.Tensor;
+
+/**
+ * Kernels of {@link CountingSort}: the stable sort of a key matrix's entries by small integer key.
+ * CPU version {@code CpuCountingSortKernels}, CUDA version {@code CudaCountingSortKernels}
+ * ({@code kernels/cuda/counting_sort.cu}).
+ */
+public interface CountingSortKernels {
+    /**
+     * Lists the entries of {@code keys} whose key lies in {@code [lo, lo + counts.numel())}, bucket by
+     * bucket and by ascending entry index inside a bucket.
+     *
+     * @param keys   [rows, cols] I64, contiguous
+     * @param lo     the key of bucket 0
+     * @param counts [buckets] I64: entries per bucket (written)
+     * @param flat   [rows * cols] I64: the listed entries' flat indices first (written), the rest untouched
+     * @param row    [rows * cols] I64: the listed entries' rows (flat / cols), likewise
+     */
+    void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row);
+}
