@@ -5,12 +5,14 @@
 // index and its row (the token). Replaces a host sort that left the GPU idle for ~0.5 ms per MoE
 // layer; the host then reads only the [buckets] counts.
 //
-// Host sequence (CountingSortLaunchers): counting_sort_count, then counting_sort_place, one block
-// per bucket in both. A block reads all n keys (n = rows * cols, 1 - 2 MB of I64 for a 16K-token
-// MoE layer, served from L2), so its time is the per-SM L2 bandwidth over n * 8 bytes, ~20 us.
+// Host sequence (CountingSortLaunchers): counting_sort_count over chunks of the keys, then
+// counting_sort_place with one block per bucket. A placing block reads all n keys (n = rows * cols,
+// 1 - 2 MB of I64 for a 16K-token MoE layer, served from L2).
 #include "common.cuh"
 
 #define CSORT_THREADS 512
+// Keys per block of the count.
+#define CSORT_CHUNK 8192
 // Consecutive entries per thread and pass of the placement: the order inside a bucket is the entry
 // order, so a thread owns a run and one block-wide scan per pass places all of it.
 #define CSORT_ITEMS 8
@@ -25,15 +27,27 @@ __device__ __forceinline__ long long csort_block_sum(long long v, long long* par
     return total;
 }
 
-// counts[b] = entries with key lo + b. Grid: buckets blocks of CSORT_THREADS.
+// counts[b] += the entries with key lo + b among this block's CSORT_CHUNK entries (counts start at 0):
+// a shared-memory histogram per block, then one global atomic per bucket and block (integer adds, so
+// the result does not depend on their order). Grid: ceil(n / CSORT_CHUNK) blocks of CSORT_THREADS;
+// dynamic shared memory buckets * 4 bytes.
 extern "C" __global__ void __launch_bounds__(CSORT_THREADS) counting_sort_count(const long long* keys, long long n,
-                                                                               long long lo, long long* counts) {
-    __shared__ long long part[CSORT_THREADS / 32];
-    long long key = lo + blockIdx.x;
-    long long c = 0;
-    for (long long i = threadIdx.x; i < n; i += blockDim.x) c += keys[i] == key ? 1 : 0;
-    long long total = csort_block_sum(c, part);
-    if (threadIdx.x == 0) counts[blockIdx.x] = total;
+                                                                               long long lo, int buckets,
+                                                                               unsigned long long* counts) {
+    extern __shared__ uint4 smem_raw[];
+    int* hist = reinterpret_cast<int*>(smem_raw);
+    for (int b = threadIdx.x; b < buckets; b += blockDim.x) hist[b] = 0;
+    __syncthreads();
+    long long start = (long long)blockIdx.x * CSORT_CHUNK;
+    long long end = start + CSORT_CHUNK < n ? start + CSORT_CHUNK : n;
+    for (long long i = start + threadIdx.x; i < end; i += blockDim.x) {
+        long long b = keys[i] - lo;
+        if (b >= 0 && b < buckets) atomicAdd(&hist[b], 1);
+    }
+    __syncthreads();
+    for (int b = threadIdx.x; b < buckets; b += blockDim.x) {
+        if (hist[b] != 0) atomicAdd(&counts[b], (unsigned long long)hist[b]);
+    }
 }
 
 // Bucket b's entries go to [sum(counts[0..b)), + counts[b]) of flat (entry index) and row (entry

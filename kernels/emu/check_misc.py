@@ -28,13 +28,14 @@ def same(a, b, what):
 
 
 # ---------------------------------------------------------------- counting sort (mirrors CountingSortLaunchers)
-for rows, cols, lo, buckets, span in ((1000, 8, 0, 16, 16), (777, 3, 4, 5, 12), (64, 8, 0, 4, 1), (5000, 2, 30, 2, 64), (0, 8, 0, 3, 3)):
+for rows, cols, lo, buckets, span in ((3000, 8, 0, 16, 16), (777, 3, 4, 5, 12), (64, 8, 0, 4, 1), (5000, 2, 30, 2, 64), (0, 8, 0, 3, 3)):
     keys = rng.integers(0, span, (rows, cols)).astype(np.int64) + (lo if span == 1 else 0)
     n = rows * cols
-    counts = np.full(buckets, -5, np.int64)
+    counts = np.zeros(buckets, np.int64)
     flat = np.full(max(n, 1), -7, np.int64)
     row = np.full(max(n, 1), -7, np.int64)
-    launch("counting_sort_count", buckets, 512, 0, ptr(keys), i64(n), i64(lo), ptr(counts))
+    if n > 0:
+        launch("counting_sort_count", (n + 8191) // 8192, 512, buckets * 4, ptr(keys), i64(n), i64(lo), i32(buckets), ptr(counts))
     launch("counting_sort_place", buckets, 512, 0, ptr(keys), i64(n), i64(cols), i64(lo), ptr(counts), ptr(flat), ptr(row))
     kf = keys.ravel()
     ref = np.array([i for b in range(lo, lo + buckets) for i in range(n) if kf[i] == b], np.int64)

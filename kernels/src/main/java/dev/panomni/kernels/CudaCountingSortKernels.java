@@ -6,11 +6,16 @@ import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.ops.CountingSortKernels;
 
 /**
- * CUDA counting sort (counting_sort.cu): a block per bucket counts its keys, then lists them in entry
- * order by a block-wide scan; the CPU version is {@code CpuCountingSortKernels}.
+ * CUDA counting sort (counting_sort.cu): blocks count chunks of the keys into shared-memory histograms,
+ * then a block per bucket lists its entries in entry order by a block-wide scan; the CPU version is {@code CpuCountingSortKernels}.
  */
 public final class CudaCountingSortKernels implements CountingSortKernels {
     CudaCountingSortKernels() {
+    }
+
+    @Override
+    public void count(Tensor keys, long lo, Tensor counts) {
+        CountingSortLaunchers.count(CudaTensors.device(keys).computeStream(), keys, lo, counts);
     }
 
     @Override

@@ -10,12 +10,18 @@ import java.lang.foreign.ValueLayout;
 final class CpuCountingSortKernels implements CountingSortKernels {
 
     @Override
-    public void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row) {
-        int buckets = Math.toIntExact(counts.numel());
-        long n = keys.numel();
-        long cols = keys.size(1);
+    public void count(Tensor keys, long lo, Tensor counts) {
+        long[] count = counted(keys, lo, Math.toIntExact(counts.numel()));
+        MemorySegment cs = counts.storage().segment();
+        for (int b = 0; b < count.length; b++) {
+            cs.setAtIndex(ValueLayout.JAVA_LONG, counts.offset() + b, count[b]);
+        }
+    }
+
+    private static long[] counted(Tensor keys, long lo, int buckets) {
         MemorySegment ks = keys.storage().segment();
         long ko = keys.offset();
+        long n = keys.numel();
         long[] count = new long[buckets];
         for (long i = 0; i < n; i++) {
             long b = ks.getAtIndex(ValueLayout.JAVA_LONG, ko + i) - lo;
@@ -23,6 +29,17 @@ final class CpuCountingSortKernels implements CountingSortKernels {
                 count[(int) b]++;
             }
         }
+        return count;
+    }
+
+    @Override
+    public void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row) {
+        int buckets = Math.toIntExact(counts.numel());
+        long n = keys.numel();
+        long cols = keys.size(1);
+        MemorySegment ks = keys.storage().segment();
+        long ko = keys.offset();
+        long[] count = counted(keys, lo, buckets);
         long[] next = new long[buckets];
         for (int b = 1; b < buckets; b++) {
             next[b] = next[b - 1] + count[b - 1];

@@ -41,6 +41,36 @@ public final class CountingSort {
     }
 
     /**
+     * The entries of {@code keys} per key in {@code [lo, lo + buckets)}, left on the device: nothing
+     * waits for it (a router's statistics).
+     *
+     * @param keys [rows, cols] I64
+     * @return [buckets] I64 on the keys' device
+     */
+    public static Tensor counts(Tensor keys, long lo, int buckets) {
+        check(keys, buckets);
+        return GradMode.noGrad(() -> {
+            Tensor c = Tensor.zeros(DType.I64, keys.device(), buckets);
+            if (buckets > 0) {
+                try (Scope s = Scope.open("countingSort.counts")) {
+                    kernels(keys).count(keys.contiguous(), lo, c);
+                }
+            }
+            return c;
+        });
+    }
+
+    private static void check(Tensor keys, int buckets) {
+        String op = "countingSort";
+        if (keys.dtype() != DType.I64 || keys.rank() != 2) {
+            throw new TensorOpException(op, "keys must be I64 [rows, cols], got " + keys.describe());
+        }
+        if (buckets < 0) {
+            throw new TensorOpException(op, "bucket count must be non-negative, got " + buckets);
+        }
+    }
+
+    /**
      * Sorts the entries of {@code keys} whose key lies in {@code [lo, lo + buckets)} by key; other
      * entries are left out. Waits for the device once, to read the counts.
      *
@@ -50,12 +80,7 @@ public final class CountingSort {
      */
     public static Result sort(Tensor keys, long lo, int buckets) {
         String op = "countingSort";
-        if (keys.dtype() != DType.I64 || keys.rank() != 2) {
-            throw new TensorOpException(op, "keys must be I64 [rows, cols], got " + keys.describe());
-        }
-        if (buckets < 0) {
-            throw new TensorOpException(op, "bucket count must be non-negative, got " + buckets);
-        }
+        check(keys, buckets);
         long n = keys.numel();
         return GradMode.noGrad(() -> {
             Tensor flat = Tensor.empty(DType.I64, keys.device(), n);

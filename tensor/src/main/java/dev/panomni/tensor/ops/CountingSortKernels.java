@@ -9,12 +9,20 @@ import dev.panomni.tensor.Tensor;
  */
 public interface CountingSortKernels {
     /**
+     * Adds to {@code counts} the entries of {@code keys} per key in {@code [lo, lo + counts.numel())}.
+     *
+     * @param keys   [rows, cols] I64, contiguous
+     * @param counts [buckets] I64, holding zeros on entry
+     */
+    void count(Tensor keys, long lo, Tensor counts);
+
+    /**
      * Lists the entries of {@code keys} whose key lies in {@code [lo, lo + counts.numel())}, bucket by
      * bucket and by ascending entry index inside a bucket.
      *
      * @param keys   [rows, cols] I64, contiguous
      * @param lo     the key of bucket 0
-     * @param counts [buckets] I64: entries per bucket (written)
+     * @param counts [buckets] I64 holding zeros on entry: entries per bucket
      * @param flat   [rows * cols] I64: the listed entries' flat indices first (written), the rest untouched
      * @param row    [rows * cols] I64: the listed entries' rows (flat / cols), likewise
      */

@@ -72,6 +72,16 @@ class CountingSortTest {
     }
 
     @Test
+    void countsStayOnTheDeviceAndMatchTheSortsCounts() {
+        try (Scope s = Scope.open("csort")) {
+            Tensor keys = Tensor.ofLongs(new long[] {2, 0, 1, 2, 0, 1, 3, 2}, 4, 2);
+            assertArrayEquals(new long[] {2, 2, 3, 1, 0}, CountingSort.counts(keys, 0, 5).toLongArray());
+            assertArrayEquals(new long[] {3, 1}, CountingSort.counts(keys, 2, 2).toLongArray());
+            assertArrayEquals(CountingSort.sort(keys, 1, 3).counts(), CountingSort.counts(keys, 1, 3).toLongArray());
+        }
+    }
+
+    @Test
     void refusesKeysThatAreNotAnI64Matrix() {
         try (Scope s = Scope.open("csort")) {
             TensorOpException e = assertThrows(TensorOpException.class,

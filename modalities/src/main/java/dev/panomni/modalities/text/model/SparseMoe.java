@@ -9,8 +9,8 @@ import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.GradMode;
 import dev.panomni.tensor.ops.Activations;
 import dev.panomni.tensor.ops.Arith;
+import dev.panomni.tensor.ops.CountingSort;
 import dev.panomni.tensor.ops.GroupedGemm;
-import dev.panomni.tensor.ops.Indexing;
 import dev.panomni.tensor.ops.Reductions;
 import dev.panomni.tensor.ops.Softmax;
 import dev.panomni.tensor.ops.TopK;
@@ -101,8 +101,7 @@ public final class SparseMoe extends Module implements PluggableExperts {
         Tensor chosen = top.indices();
         Tensor out = executor.execute(x, new ExpertChoice(chosen, weights.to(x.dtype()), e), this::expertMlp);
         // Counted on the device: nothing here waits for the routing (the executor reads only its counts).
-        Tensor assigned = GradMode.noGrad(() -> Indexing.scatterAdd(Tensor.zeros(DType.F32, chosen.device(), e), 0,
-                chosen.reshape(t * k), Tensor.ones(DType.F32, chosen.device(), t * k)));
+        Tensor assigned = GradMode.noGrad(() -> CountingSort.counts(chosen, 0, e).to(DType.F32));
         statsSink.accept(new RouterStats(assigned, Reductions.sum(probs, new int[] {0}, false), t));
         return out;
     }
