@@ -2,7 +2,7 @@
 // matrix [rows, cols] (row-major, I64) whose key lies in [lo, lo + buckets) are listed bucket by
 // bucket, ascending by entry index inside a bucket; entries with other keys are left out (an
 // expert-parallel rank keeps only the rows of its own experts). Each listed entry gives its flat
-// index and its row (the token). Replaces a host sort that left the GPU idle for ~0.5 ms per MoE
+// index and its row (the token), and every entry its place in the list (the reverse map). Replaces a host sort that left the GPU idle for ~0.5 ms per MoE
 // layer; the host then reads only the [buckets] counts.
 //
 // Host sequence (CountingSortLaunchers): counting_sort_count over chunks of the keys, then
@@ -51,15 +51,22 @@ extern "C" __global__ void __launch_bounds__(CSORT_THREADS) counting_sort_count(
 }
 
 // Bucket b's entries go to [sum(counts[0..b)), + counts[b]) of flat (entry index) and row (entry
-// index / cols), in entry order. Grid: buckets blocks of CSORT_THREADS.
+// index / cols), in entry order, and slot[entry] is that position; block 0 also gives every entry
+// outside the key range slot = sum(counts) (one past the listed). Grid: buckets blocks of CSORT_THREADS.
 extern "C" __global__ void __launch_bounds__(CSORT_THREADS) counting_sort_place(
         const long long* keys, long long n, long long cols, long long lo, const long long* counts,
-        long long* flat, long long* row) {
+        long long* flat, long long* row, long long* slot) {
     __shared__ long long part[CSORT_THREADS / 32];
     __shared__ int warp_total[CSORT_THREADS / 32];
-    long long base = 0;
-    for (long long j = threadIdx.x; j < blockIdx.x; j += blockDim.x) base += counts[j];
+    long long buckets = gridDim.x;
+    long long base = 0, listed = 0;
+    for (long long j = threadIdx.x; j < buckets; j += blockDim.x) {
+        if (j < blockIdx.x) base += counts[j];
+        listed += counts[j];
+    }
     base = csort_block_sum(base, part);
+    __syncthreads();   // part is reused
+    listed = csort_block_sum(listed, part);
     long long key = lo + blockIdx.x;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (int)(blockDim.x >> 5);
     long long pass = (long long)blockDim.x * CSORT_ITEMS;
@@ -69,7 +76,11 @@ extern "C" __global__ void __launch_bounds__(CSORT_THREADS) counting_sort_place(
 #pragma unroll
         for (int j = 0; j < CSORT_ITEMS; j++) {
             long long i = first + j;
-            if (i < n && keys[i] == key) hits |= 1u << j;
+            if (i < n) {
+                long long k = keys[i];
+                if (k == key) hits |= 1u << j;
+                if (blockIdx.x == 0 && (k < lo || k >= lo + buckets)) slot[i] = listed;
+            }
         }
         int c = __popc(hits);
         int inclusive = c;
@@ -91,6 +102,7 @@ extern "C" __global__ void __launch_bounds__(CSORT_THREADS) counting_sort_place(
             hits &= hits - 1;
             flat[at] = first + j;
             row[at] = (first + j) / cols;
+            slot[first + j] = at;
             at++;
         }
         base += total;

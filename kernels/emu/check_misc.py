@@ -34,9 +34,10 @@ for rows, cols, lo, buckets, span in ((3000, 8, 0, 16, 16), (777, 3, 4, 5, 12), 
     counts = np.zeros(buckets, np.int64)
     flat = np.full(max(n, 1), -7, np.int64)
     row = np.full(max(n, 1), -7, np.int64)
+    slot = np.full(max(n, 1), -9, np.int64)
     if n > 0:
         launch("counting_sort_count", (n + 8191) // 8192, 512, buckets * 4, ptr(keys), i64(n), i64(lo), i32(buckets), ptr(counts))
-    launch("counting_sort_place", buckets, 512, 0, ptr(keys), i64(n), i64(cols), i64(lo), ptr(counts), ptr(flat), ptr(row))
+    launch("counting_sort_place", buckets, 512, 0, ptr(keys), i64(n), i64(cols), i64(lo), ptr(counts), ptr(flat), ptr(row), ptr(slot))
     kf = keys.ravel()
     ref = np.array([i for b in range(lo, lo + buckets) for i in range(n) if kf[i] == b], np.int64)
     m = len(ref)
@@ -44,6 +45,9 @@ for rows, cols, lo, buckets, span in ((3000, 8, 0, 16, 16), (777, 3, 4, 5, 12), 
     same(flat[:m], ref, f"counting sort order {rows}x{cols} [{lo}, +{buckets})")
     same(row[:m], ref // cols, f"counting sort rows {rows}x{cols}")
     same(flat[m:], np.full(len(flat) - m, -7), f"counting sort leaves the tail {rows}x{cols}")
+    inv = np.full(n, m, np.int64)
+    inv[ref] = np.arange(m)
+    same(slot[:n], inv, f"counting sort slots {rows}x{cols}")
 
 # ---------------------------------------------------------------- sums (mirrors ReductionLaunchers)
 def groups(shape, reduce):

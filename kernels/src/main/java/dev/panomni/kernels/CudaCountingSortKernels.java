@@ -19,7 +19,7 @@ public final class CudaCountingSortKernels implements CountingSortKernels {
     }
 
     @Override
-    public void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row) {
-        CountingSortLaunchers.sort(CudaTensors.device(keys).computeStream(), keys, lo, counts, flat, row);
+    public void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row, Tensor slot) {
+        CountingSortLaunchers.sort(CudaTensors.device(keys).computeStream(), keys, lo, counts, flat, row, slot);
     }
 }

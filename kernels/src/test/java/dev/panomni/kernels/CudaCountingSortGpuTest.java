@@ -44,6 +44,7 @@ class CudaCountingSortGpuTest {
                 assertArrayEquals(want.counts(), got.counts(), what + " counts");
                 assertArrayEquals(want.flat().toLongArray(), got.flat().to(Device.CPU).toLongArray(), what + " order");
                 assertArrayEquals(want.row().toLongArray(), got.row().to(Device.CPU).toLongArray(), what + " rows");
+                assertArrayEquals(want.slot().toLongArray(), got.slot().to(Device.CPU).toLongArray(), what + " slots");
                 assertArrayEquals(want.counts(), CountingSort.counts(host.to(CUDA), c[2], c[3]).to(Device.CPU)
                         .toLongArray(), what + " device counts");
             }

@@ -2,6 +2,7 @@ package dev.panomni.nn;
 
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.ops.Arith;
+import dev.panomni.tensor.ops.GroupedRows;
 import dev.panomni.tensor.ops.Indexing;
 
 /**
@@ -35,14 +36,30 @@ public interface ExpertExecutor {
     /** Every expert on this device. */
     ExpertExecutor LOCAL = (tokens, choice, experts) -> {
         ExpertRouting routing = ExpertOrder.sortOrReplay(choice.chosen(), 0, choice.experts()).route(choice.weights());
-        return weightedExperts(tokens, routing.rowToken(), routing.rowWeight(), offsets(routing.tokensPerExpert()),
-                experts);
+        return weightedExperts(tokens, routing, experts);
     };
 
     /**
+     * The weighted expert sum of {@code routing}: row r takes token {@code rowToken[r]}, goes through its
+     * expert and is scaled by its router weight, and each token's output is the sum of its rows. Both
+     * directions are gathers through the routing's reverse map ({@link GroupedRows}): no index-add, no
+     * sort, in the forward or the backward.
+     *
+     * @param tokens [T, hidden]
+     * @return [T, hidden], zero for tokens none of whose experts are routed here
+     */
+    static Tensor weightedExperts(Tensor tokens, ExpertRouting routing, ExpertMlp experts) {
+        Tensor rows = GroupedRows.select(tokens, routing.rowToken(), routing.choiceRow());         // [M, H]
+        Tensor y = experts.apply(rows, offsets(routing.tokensPerExpert()));
+        Tensor weighted = Arith.mul(y, routing.rowWeight().to(y.dtype()).unsqueeze(1));
+        return GroupedRows.sum(weighted, routing.choiceRow(), routing.rowToken());
+    }
+
+    /**
      * The weighted expert sum over rows grouped by expert: row r takes token {@code rowToken[r]}, goes
-     * through its expert, is scaled by {@code rowWeight[r]} and added into that token's output. Used on
-     * the tokens' own device ({@link #LOCAL}) and on an expert-parallel rank for the tokens it received.
+     * through its expert, is scaled by {@code rowWeight[r]} and added into that token's output. For rows
+     * without a reverse map (an expert-parallel rank's received rows, whose tokens repeat an unknown
+     * number of times): the gather's backward and the combine index-add.
      *
      * @param tokens    [T, hidden]
      * @param rowToken  [M] I64 on the tokens' device: each row's token

@@ -3,7 +3,7 @@ package dev.panomni.nn;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.RecomputeStash;
 import dev.panomni.tensor.ops.CountingSort;
-import dev.panomni.tensor.ops.Indexing;
+import dev.panomni.tensor.ops.GroupedRows;
 
 /**
  * (Token, slot) choices sorted by expert: the part of the routing fixed by which experts were chosen,
@@ -15,8 +15,10 @@ import dev.panomni.tensor.ops.Indexing;
  * @param tokensPerExpert [experts] rows per expert of the sorted range (host values)
  * @param rowToken        [rows] I64 on the choices' device: each sorted row's token (ascending within an expert)
  * @param sortedChoice    [rows] I64 on the choices' device: each sorted row's flat (token * k + slot)
+ * @param choiceRow       [T, k] I64 on the choices' device: each choice's sorted row, or {@code rows}
+ *                        for a choice of an expert outside the sorted range (the reverse map)
  */
-public record ExpertOrder(long[] tokensPerExpert, Tensor rowToken, Tensor sortedChoice) {
+public record ExpertOrder(long[] tokensPerExpert, Tensor rowToken, Tensor sortedChoice, Tensor choiceRow) {
 
     /**
      * Sorts the choices of experts {@code [first, first + experts)} by expert, stably; choices of other
@@ -26,7 +28,7 @@ public record ExpertOrder(long[] tokensPerExpert, Tensor rowToken, Tensor sorted
      */
     public static ExpertOrder sort(Tensor chosen, int first, int experts) {
         CountingSort.Result r = CountingSort.sort(chosen, first, experts);
-        return new ExpertOrder(r.counts(), r.row(), r.flat());
+        return new ExpertOrder(r.counts(), r.row(), r.flat(), r.slot());
     }
 
     /**
@@ -56,12 +58,13 @@ public record ExpertOrder(long[] tokensPerExpert, Tensor rowToken, Tensor sorted
      * @param weights [T, k] or [T*k] each (token, slot)'s router weight, in the tokens' dtype
      */
     public ExpertRouting route(Tensor weights) {
-        return new ExpertRouting(tokensPerExpert, rowToken,
-                Indexing.indexSelect(weights.reshape(weights.numel()), 0, sortedChoice));
+        long choices = choiceRow.numel();
+        Tensor rowWeight = GroupedRows.select(weights.reshape(choices, 1), sortedChoice, choiceRow.reshape(choices, 1));
+        return new ExpertRouting(tokensPerExpert, rowToken, choiceRow, rowWeight.reshape(rows()));
     }
 
     /** This order with its device vectors held by {@code stash} (for the recomputation to take back). */
     public ExpertOrder heldBy(RecomputeStash stash) {
-        return new ExpertOrder(tokensPerExpert, stash.hold(rowToken), stash.hold(sortedChoice));
+        return new ExpertOrder(tokensPerExpert, stash.hold(rowToken), stash.hold(sortedChoice), stash.hold(choiceRow));
     }
 }

@@ -10,10 +10,12 @@ import dev.panomni.tensor.Tensor;
  *
  * @param tokensPerExpert [experts] rows per expert (host values)
  * @param rowToken        [rows] I64 on the tokens' device: each row's token, for gathering and combining
+ * @param choiceRow       [T, k] I64 on the tokens' device: each (token, slot)'s row, or {@code rows} where
+ *                        its expert is not among the routed ones (the reverse of {@code rowToken})
  * @param rowWeight       [rows] the router weight of each row, in the tokens' dtype on their device
  *                        (differentiable: the router learns through it)
  */
-public record ExpertRouting(long[] tokensPerExpert, Tensor rowToken, Tensor rowWeight) {
+public record ExpertRouting(long[] tokensPerExpert, Tensor rowToken, Tensor choiceRow, Tensor rowWeight) {
     public ExpertRouting {
         long rows = 0;
         for (long c : tokensPerExpert) {

@@ -45,8 +45,10 @@ public final class CountingSortLaunchers {
      * @param counts [buckets] I64 holding zeros
      * @param flat   [rows * cols] I64: flat indices, bucket by bucket
      * @param row    [rows * cols] I64: their rows
+     * @param slot   [rows * cols] I64: each entry's place in the list (the number listed where unlisted)
      */
-    public static void sort(CudaStream s, Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row) {
+    public static void sort(CudaStream s, Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row,
+                            Tensor slot) {
         count(s, keys, lo, counts);
         long buckets = counts.numel();
         long n = keys.numel();
@@ -54,7 +56,7 @@ public final class CountingSortLaunchers {
             return;
         }
         try (KernelArgs a = KernelArgs.open()) {
-            a.ptr(keys).i64(n).i64(keys.size(1)).i64(lo).ptr(counts).ptr(flat).ptr(row);
+            a.ptr(keys).i64(n).i64(keys.size(1)).i64(lo).ptr(counts).ptr(flat).ptr(row).ptr(slot);
             PLACE.launch(s, LaunchConfig.linear(buckets, THREADS), a, "CountingSortKernels.place " + keys.describe());
         }
     }

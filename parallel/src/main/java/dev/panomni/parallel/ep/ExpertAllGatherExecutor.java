@@ -92,8 +92,7 @@ public final class ExpertAllGatherExecutor implements ExpertExecutor {
         }
         ExpertOrder order = ExpertOrder.sortOrReplay(all.chosen(), ep.rank() * local, local);
         ExpertRouting routing = order.route(all.weights());
-        Tensor partial = ExpertExecutor.weightedExperts(all.tokens(), routing.rowToken(), routing.rowWeight(),
-                ExpertExecutor.offsets(routing.tokensPerExpert()), mlp);                    // [ep * rows, hidden]
+        Tensor partial = ExpertExecutor.weightedExperts(all.tokens(), routing, mlp);       // [ep * rows, hidden]
         Tensor out;
         if (replay) {
             out = ReduceScatterOp.replayed(ep, partial, stash.take(Reduced.class).out());

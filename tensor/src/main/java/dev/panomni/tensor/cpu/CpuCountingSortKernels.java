@@ -33,7 +33,7 @@ final class CpuCountingSortKernels implements CountingSortKernels {
     }
 
     @Override
-    public void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row) {
+    public void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row, Tensor slot) {
         int buckets = Math.toIntExact(counts.numel());
         long n = keys.numel();
         long cols = keys.size(1);
@@ -47,13 +47,17 @@ final class CpuCountingSortKernels implements CountingSortKernels {
         MemorySegment fs = flat.storage().segment();
         MemorySegment rs = row.storage().segment();
         MemorySegment cs = counts.storage().segment();
+        MemorySegment ss = slot.storage().segment();
+        long listed = buckets == 0 ? 0 : next[buckets - 1] + count[buckets - 1];
         for (long i = 0; i < n; i++) {
             long b = ks.getAtIndex(ValueLayout.JAVA_LONG, ko + i) - lo;
+            long at = listed;
             if (b >= 0 && b < buckets) {
-                long at = next[(int) b]++;
+                at = next[(int) b]++;
                 fs.setAtIndex(ValueLayout.JAVA_LONG, flat.offset() + at, i);
                 rs.setAtIndex(ValueLayout.JAVA_LONG, row.offset() + at, i / cols);
             }
+            ss.setAtIndex(ValueLayout.JAVA_LONG, slot.offset() + i, at);
         }
         for (int b = 0; b < buckets; b++) {
             cs.setAtIndex(ValueLayout.JAVA_LONG, counts.offset() + b, count[b]);

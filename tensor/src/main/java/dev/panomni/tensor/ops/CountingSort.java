@@ -24,8 +24,10 @@ public final class CountingSort {
      * @param flat   [sum(counts)] I64 on the keys' device: each listed entry's flat index
      *               {@code row * cols + col}, bucket by bucket, ascending inside a bucket
      * @param row    [sum(counts)] I64 on the keys' device: each listed entry's row
+     * @param slot   [rows, cols] I64 on the keys' device: each entry's place in the list, or
+     *               {@code sum(counts)} for an entry outside the key range (the reverse map)
      */
-    public record Result(long[] counts, Tensor flat, Tensor row) {
+    public record Result(long[] counts, Tensor flat, Tensor row, Tensor slot) {
         /** Total entries listed. */
         public long listed() {
             long m = 0;
@@ -85,11 +87,14 @@ public final class CountingSort {
         return GradMode.noGrad(() -> {
             Tensor flat = Tensor.empty(DType.I64, keys.device(), n);
             Tensor row = Tensor.empty(DType.I64, keys.device(), n);
+            // No buckets: nothing is listed and every entry's slot is 0 (one past the empty list).
+            Tensor slot = buckets == 0 ? Tensor.zeros(DType.I64, keys.device(), keys.shape())
+                    : Tensor.empty(DType.I64, keys.device(), keys.shape());
             long[] counts;
             try (Scope s = Scope.open(op)) {
                 Tensor c = Tensor.zeros(DType.I64, keys.device(), buckets);
                 if (buckets > 0) {
-                    kernels(keys).sort(keys.contiguous(), lo, c, flat, row);
+                    kernels(keys).sort(keys.contiguous(), lo, c, flat, row, slot);
                 }
                 counts = c.toLongArray();
             }
@@ -100,7 +105,7 @@ public final class CountingSort {
             if (m > n) {
                 throw new TensorOpException(op, "the kernel counted " + m + " entries of " + Shapes.str(keys.shape()));
             }
-            return new Result(counts, flat.narrow(0, 0, m), row.narrow(0, 0, m));
+            return new Result(counts, flat.narrow(0, 0, m), row.narrow(0, 0, m), slot);
         });
     }
 }

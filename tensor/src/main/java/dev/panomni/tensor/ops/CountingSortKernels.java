@@ -25,6 +25,8 @@ public interface CountingSortKernels {
      * @param counts [buckets] I64 holding zeros on entry: entries per bucket
      * @param flat   [rows * cols] I64: the listed entries' flat indices first (written), the rest untouched
      * @param row    [rows * cols] I64: the listed entries' rows (flat / cols), likewise
+     * @param slot   [rows * cols] I64: each entry's place in the list, or the number listed for an
+     *               entry outside the key range (written)
      */
-    void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row);
+    void sort(Tensor keys, long lo, Tensor counts, Tensor flat, Tensor row, Tensor slot);
 }

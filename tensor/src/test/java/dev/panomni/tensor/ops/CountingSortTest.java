@@ -24,6 +24,7 @@ class CountingSortTest {
             assertArrayEquals(new long[] {2, 2, 2}, r.counts());
             assertArrayEquals(new long[] {1, 4, 2, 5, 0, 3}, r.flat().toLongArray(), "flat, by key then entry");
             assertArrayEquals(new long[] {0, 2, 1, 2, 0, 1}, r.row().toLongArray(), "rows");
+            assertArrayEquals(new long[] {4, 0, 2, 5, 1, 3}, r.slot().toLongArray(), "each entry's place");
             assertEquals(6, r.listed());
         }
     }
@@ -36,9 +37,11 @@ class CountingSortTest {
             assertArrayEquals(new long[] {3, 1}, r.counts());
             assertArrayEquals(new long[] {0, 3, 7, 6}, r.flat().toLongArray());
             assertArrayEquals(new long[] {0, 1, 3, 3}, r.row().toLongArray());
+            assertArrayEquals(new long[] {0, 4, 4, 1, 4, 4, 3, 2}, r.slot().toLongArray(), "unlisted entries: 4");
             CountingSort.Result none = CountingSort.sort(keys, 10, 4);
             assertArrayEquals(new long[4], none.counts());
             assertEquals(0, none.flat().numel());
+            assertArrayEquals(new long[8], none.slot().toLongArray());
         }
     }
 
