@@ -1,4 +1,4 @@
-"""Emulated runs of reduction.cu, indexing.cu, sort.cu, counting_sort.cu, topk.cu and selection.cu against numpy."""
+"""Emulated runs of reduction.cu, indexing.cu, sort.cu, counting_sort.cu, grouped_rows.cu, topk.cu and selection.cu against numpy."""
 import sys
 
 import numpy as np
@@ -7,7 +7,7 @@ import emu
 from emu import DTYPES, check, launch, poison, ptr, i32, i64, f64, store, strided, tol, value
 
 rng = np.random.default_rng(1)
-emu.load(files=["reduction", "indexing", "sort", "counting_sort", "topk", "selection"])
+emu.load(files=["reduction", "indexing", "sort", "counting_sort", "grouped_rows", "topk", "selection"])
 LLMAX = np.iinfo(np.int64).max
 
 
@@ -48,6 +48,21 @@ for rows, cols, lo, buckets, span in ((3000, 8, 0, 16, 16), (777, 3, 4, 5, 12), 
     inv = np.full(n, m, np.int64)
     inv[ref] = np.arange(m)
     same(slot[:n], inv, f"counting sort slots {rows}x{cols}")
+
+# ---------------------------------------------------------------- grouped rows (mirrors GroupedRowsLaunchers)
+for m, groups, per, width in ((40, 9, 3, 64), (13, 5, 2, 12), (0, 4, 3, 8), (30, 30, 1, 9)):
+    for dt in ("f32", "bf16"):
+        t = store(rng.uniform(-1, 1, (max(m, 1), width)), dt)
+        members = rng.integers(0, m + 1, (groups, per)).astype(np.int64)   # m: a missing member
+        out = poison((groups, width), dt)
+        launch(f"grouped_rows_sum_{dt}", min(groups, 3), 32, 0, ptr(t), i64(m), ptr(members), i64(groups), i32(per), i64(width), ptr(out))
+        T = value(t, dt)
+        ref = np.zeros((groups, width))
+        for g in range(groups):
+            for j in range(per):
+                if members[g, j] < m:
+                    ref[g] += T[members[g, j]]
+        check(value(out, dt), ref, tol(dt), f"grouped_rows_sum {dt} m={m} groups={groups} per={per} width={width}")
 
 # ---------------------------------------------------------------- sums (mirrors ReductionLaunchers)
 def groups(shape, reduce):

@@ -24,6 +24,7 @@ import dev.panomni.tensor.ops.RotaryKernels;
 import dev.panomni.tensor.ops.SelectionKernels;
 import dev.panomni.tensor.ops.SoftmaxKernels;
 import dev.panomni.tensor.ops.CountingSortKernels;
+import dev.panomni.tensor.ops.GroupedRowsKernels;
 import dev.panomni.tensor.ops.TopKKernels;
 import dev.panomni.tensor.ops.UnaryKernels;
 
@@ -65,6 +66,7 @@ public final class CudaBackend implements Backend {
         register(IndexingKernels.class, new CudaIndexingKernels());
         register(TopKKernels.class, new CudaTopKKernels());
         register(CountingSortKernels.class, new CudaCountingSortKernels());
+        register(GroupedRowsKernels.class, new CudaGroupedRowsKernels());
         register(SelectionKernels.class, new CudaSelectionKernels());
         register(AttentionKernels.class, new CudaAttentionKernels());
         register(BlockAttentionKernels.class, new CudaBlockAttentionKernels());

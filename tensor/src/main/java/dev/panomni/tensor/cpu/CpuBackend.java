@@ -19,6 +19,7 @@ import dev.panomni.tensor.ops.RotaryKernels;
 import dev.panomni.tensor.ops.IndexingKernels;
 import dev.panomni.tensor.ops.SelectionKernels;
 import dev.panomni.tensor.ops.CountingSortKernels;
+import dev.panomni.tensor.ops.GroupedRowsKernels;
 import dev.panomni.tensor.ops.TopKKernels;
 import dev.panomni.tensor.ops.LossKernels;
 import dev.panomni.tensor.ops.ReductionKernels;
@@ -54,6 +55,7 @@ public final class CpuBackend implements Backend {
         register(IndexingKernels.class, new CpuIndexingKernels());
         register(TopKKernels.class, new CpuTopKKernels());
         register(CountingSortKernels.class, new CpuCountingSortKernels());
+        register(GroupedRowsKernels.class, new CpuGroupedRowsKernels());
         register(SelectionKernels.class, new CpuSelectionKernels());
         register(AttentionKernels.class, new CpuAttentionKernels());
         register(BlockAttentionKernels.class, new CpuBlockAttentionKernels());

@@ -12,7 +12,8 @@ import dev.panomni.tensor.autograd.Node;
  * mixture-of-experts layer copies each token to its k experts' rows and sums the k results back.
  * {@link Indexing#indexSelect} and {@link Indexing#indexAdd} do the same without the reverse map, so
  * their backward and forward respectively must accumulate by index (a sort, then ordered adds); with
- * the map both ways every direction is a gather, deterministic and sort-free.
+ * the map both ways every direction is a gather, deterministic and sort-free: the sum reads each
+ * group's members in list order ({@link GroupedRowsKernels}).
  *
  * <p>The map: {@code owner} [m] names for each of m rows the group (source row) it belongs to, and
  * {@code members} [n, j] lists for each of n groups the rows that belong to it, any unused place
@@ -80,25 +81,19 @@ public final class GroupedRows {
         return out;
     }
 
-    /** Per group the sum of its members' rows of {@code t}, through a zero row appended at index m. */
+    /** Per group the sum of its members' rows of {@code t}, in list order (one fused kernel, no temporaries). */
     private static Tensor summed(Tensor t, Tensor members) {
-        long n = members.size(0);
-        long j = members.size(1);
-        long[] zeroShape = t.shape();
-        zeroShape[0] = 1;
-        Tensor padded = Joining.concat(new Tensor[] {t, Tensor.zeros(t.dtype(), t.device(), zeroShape)}, 0);
-        Tensor picked = Indexing.indexSelect(padded, 0, members.reshape(n * j));
-        long[] grouped = new long[t.rank() + 1];
-        grouped[0] = n;
-        grouped[1] = j;
-        System.arraycopy(t.shape(), 1, grouped, 2, t.rank() - 1);
-        return j == 1 ? picked.reshape(withRows(t, n)) : Reductions.sum(picked.reshape(grouped), new int[] {1}, false);
-    }
-
-    private static long[] withRows(Tensor t, long rows) {
-        long[] s = t.shape();
-        s[0] = rows;
-        return s;
+        long[] shape = t.shape();
+        shape[0] = members.size(0);
+        long width = 1;
+        for (int d = 1; d < t.rank(); d++) {
+            width *= t.size(d);                   // from the shape: t may have no rows
+        }
+        Tensor rows = t.reshape(t.size(0), width);
+        Tensor index = members.contiguous();
+        return Precision.compute(t.backend(), t.dtype(), new long[] {shape[0], width},
+                (a, o) -> t.backend().kernels(GroupedRowsKernels.class).sum(Views.contiguous(a), index, o), rows)
+                .reshape(shape);
     }
 
     private static void check(String op, long groups, Tensor owner, Tensor members, Tensor t) {
