@@ -38,19 +38,15 @@ import dev.panomni.tensor.ops.Joining;
  */
 public final class ExpertAllGatherExecutor implements ExpertExecutor {
     private final Communicator ep;
-    private final int experts;
+    private final ExpertSplit split;
 
     /**
      * @param ep      the expert-parallel group
      * @param experts routed experts of the layer; must be divisible by the group size
      */
     public ExpertAllGatherExecutor(Communicator ep, int experts) {
-        if (experts % ep.size() != 0) {
-            throw new IllegalArgumentException("expert parallel: " + experts + " experts cannot be split evenly over ep = "
-                    + ep.size() + " ranks");
-        }
+        this.split = new ExpertSplit(ep, experts);
         this.ep = ep;
-        this.experts = experts;
     }
 
     /**
@@ -66,11 +62,7 @@ public final class ExpertAllGatherExecutor implements ExpertExecutor {
 
     @Override
     public Tensor execute(Tensor tokens, ExpertChoice choice, ExpertMlp mlp) {
-        if (choice.experts() != experts) {
-            throw new IllegalArgumentException("expert parallel: the router chose among " + choice.experts()
-                    + " experts, the layer has " + experts);
-        }
-        int local = experts / ep.size();
+        split.check(choice);
         long t = tokens.size(0);
         RecomputeStash stash = RecomputeStash.current();
         boolean replay = stash != null && stash.replaying();
@@ -90,7 +82,7 @@ public final class ExpertAllGatherExecutor implements ExpertExecutor {
                         stash.hold(all.weights())));
             }
         }
-        ExpertOrder order = ExpertOrder.sortOrReplay(all.chosen(), ep.rank() * local, local);
+        ExpertOrder order = ExpertOrder.sortOrReplay(all.chosen(), split.first(), split.perRank());
         ExpertRouting routing = order.route(all.weights());
         Tensor partial = ExpertExecutor.weightedExperts(all.tokens(), routing, mlp);       // [ep * rows, hidden]
         Tensor out;

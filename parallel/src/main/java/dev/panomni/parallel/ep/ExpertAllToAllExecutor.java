@@ -46,6 +46,7 @@ import java.util.Arrays;
 public final class ExpertAllToAllExecutor implements ExpertExecutor {
     private final Communicator ep;
     private final int experts;
+    private final ExpertSplit split;
     /** [ranks * (experts + ranks)] F32: the counts {@link #startCounts} started gathering, until execute reads them. */
     private Tensor pendingCounts;
 
@@ -54,20 +55,14 @@ public final class ExpertAllToAllExecutor implements ExpertExecutor {
      * @param experts routed experts of the layer; must be divisible by the group size
      */
     public ExpertAllToAllExecutor(Communicator ep, int experts) {
-        if (experts % ep.size() != 0) {
-            throw new IllegalArgumentException("expert parallel: " + experts + " experts cannot be split evenly over ep = "
-                    + ep.size() + " ranks");
-        }
+        this.split = new ExpertSplit(ep, experts);
         this.ep = ep;
         this.experts = experts;
     }
 
     @Override
     public Tensor execute(Tensor tokens, ExpertChoice choice, ExpertMlp mlp) {
-        if (choice.experts() != experts) {
-            throw new IllegalArgumentException("expert parallel: the router chose among " + choice.experts()
-                    + " experts, the layer has " + experts);
-        }
+        split.check(choice);
         RecomputeStash stash = RecomputeStash.current();
         boolean replay = stash != null && stash.replaying();
         if (!replay) {
