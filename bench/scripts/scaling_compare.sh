@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-GPU scaling and long context, Panomni beside PyTorch FSDP2 on the same GPUs, in one go:
 #   1. per model (qwen3, qwen3_moe): TrainStepRunner on one GPU (the no-engine baseline), ScalingRunner on
-#      1 and N GPUs (FSDP over N, and ep = N for the MoE), then torch_fsdp_train_step.py (FSDP2) on 1 and N GPUs;
+#      1, 2, 4, ... N GPUs (FSDP over each count, and ep = ranks for the MoE, then the MoE with FSDP alone
+#      on N), then torch_fsdp_train_step.py (FSDP2) on the same counts;
 #   2. long context on N GPUs, qwen3 shape, one document per step: ScalingRunner --sp ulysses, then --sp ring.
 # Every line starting with "[scaling]" or "[train-step]" is a result; they are repeated at the end.
 #
@@ -69,8 +70,14 @@ if [ -z "$gpus" ]; then
     gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 1)
     [ "$gpus" -ge 1 ] || gpus=1
 fi
+# 1, 2, 4, ... up to the largest count, and that count itself.
 counts=1
-[ "$gpus" -gt 1 ] && counts="1 $gpus"
+c=1
+while [ $((c * 2)) -le "$gpus" ]; do
+    c=$((c * 2))
+    counts="$counts $c"
+done
+[ "$c" -ne "$gpus" ] && counts="$counts $gpus"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "NCCL_NVLS_ENABLE=$NCCL_NVLS_ENABLE, GPUs used: $gpus, models: $models, steps $steps after $warmup warmup"
@@ -102,6 +109,11 @@ if [ $scaling -eq 1 ]; then
         fi
         run $((limit * 2)) scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model "$m" \
             --gpus "${counts// /,}" --steps "$steps" --warmup "$warmup"
+        if [ "$m" = qwen3_moe ] && [ "$gpus" -gt 1 ]; then
+            # FSDP alone (the layout FSDP2 runs), beside the default ep = ranks above.
+            run "$limit" scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model "$m" \
+                --gpus "$gpus" --ep 1 --steps "$steps" --warmup "$warmup"
+        fi
         for n in $counts; do
             run "$limit" scaling "${torch_fsdp[@]}" "$n" "$here/torch_fsdp_train_step.py" --model "$m" \
                 --steps "$steps" --warmup "$warmup"

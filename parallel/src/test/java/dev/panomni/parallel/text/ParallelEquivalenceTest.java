@@ -100,6 +100,17 @@ class ParallelEquivalenceTest {
         TrainingEquivalence.compare(c, THREADS, Device.CPU, TwoGpuEquivalenceGpuTest.BF16).assertAgrees();
     }
 
+    static Stream<EquivalenceCase> largeMeshBf16Cases() {
+        return LargeMeshes.cases(DType.BF16).stream();
+    }
+
+    /** The 4- and 8-rank configurations in BF16 with the GPU suite's BF16 tolerances, as for two ranks above. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("largeMeshBf16Cases")
+    void largeMeshBf16TrainingMatchesSingleDeviceBf16(EquivalenceCase c) throws Exception {
+        TrainingEquivalence.compare(c, THREADS, Device.CPU, TwoGpuEquivalenceGpuTest.BF16).assertAgrees();
+    }
+
     /**
      * EP 2, whose three groups of both ranks (dp_shard, fsdp, ep) are separate sub-communicators
      * meeting through the rendezvous store under their own names, on ranks that each join the store
