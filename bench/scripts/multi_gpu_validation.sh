@@ -12,10 +12,9 @@
 #   RUNTIME: the image of `./panomni package --with-bench` (tests compiled in: test-lib/).
 # NVLink multicast stays off: NCCL_NVLS_ENABLE=0 unless the environment sets it.
 set -uo pipefail
-if [ $# -lt 1 ] || [ ! -x "$1/runtime/bin/java" ]; then
-    echo "usage: $0 RUNTIME [options]: RUNTIME must be a runtime image with runtime/bin/java (./panomni package --with-bench)" >&2
-    exit 2
-fi
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/runtime_image.sh"
+require_runtime_image "$@"
 runtime=$1
 shift
 gpus=""
@@ -34,11 +33,11 @@ while [ $# -gt 0 ]; do
     esac
 done
 export NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-0}
-here=$(cd "$(dirname "$0")" && pwd)
 if [ -z "$gpus" ]; then
-    gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 0)
+    # grep -c prints the count (0 too) and fails on 0: keep its output, not a second number.
+    gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
 fi
-if [ "$gpus" -lt 2 ]; then
+if ! [ "${gpus:-0}" -ge 2 ] 2>/dev/null; then
     echo "$0: needs a host of 2 or more GPUs, found $gpus" >&2
     exit 2
 fi

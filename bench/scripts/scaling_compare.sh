@@ -17,10 +17,9 @@
 #   Ulysses; --ring-limit, default 180 s, for ring).
 # NVLink multicast stays off: NCCL_NVLS_ENABLE=0 unless the environment sets it.
 set -uo pipefail
-if [ $# -lt 1 ] || [ ! -x "$1/runtime/bin/java" ]; then
-    echo "usage: $0 RUNTIME [options]: RUNTIME must be a runtime image with runtime/bin/java (./panomni package --with-bench)" >&2
-    exit 2
-fi
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/runtime_image.sh"
+require_runtime_image "$@"
 runtime=$1
 shift
 gpus=""
@@ -56,7 +55,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 export NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-0}
-here=$(cd "$(dirname "$0")" && pwd)
 parallel_tests=$(ls "$runtime"/test-lib/panomni-parallel-*-tests.jar 2>/dev/null | head -1)
 if [ -z "$parallel_tests" ]; then
     echo "$0: $runtime/test-lib has no panomni-parallel-*-tests.jar (ScalingRunner needs its TextModelParallel):" \
@@ -67,8 +65,9 @@ cp="$runtime/lib/*:$runtime/bench-lib/*:$parallel_tests"
 java=("$runtime/runtime/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp "$cp")
 nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv,noheader || true
 if [ -z "$gpus" ]; then
-    gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 1)
-    [ "$gpus" -ge 1 ] || gpus=1
+    # grep -c prints the count (0 too) and fails on 0: keep its output, not a second number.
+    gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
+    [ "${gpus:-0}" -ge 1 ] || gpus=1
 fi
 # 1, 2, 4, ... up to the largest count, and that count itself.
 counts=1

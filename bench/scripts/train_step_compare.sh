@@ -8,10 +8,9 @@
 #   RUNTIME: the image of `./panomni package --with-bench` (its runtime/, lib/ and bench-lib/).
 #   --limit: wall-clock cap of each single run (default 300 s); a run past it is reported and skipped.
 set -uo pipefail
-if [ $# -lt 1 ] || [ ! -x "$1/runtime/bin/java" ]; then
-    echo "usage: $0 RUNTIME [options]: RUNTIME must be a runtime image with runtime/bin/java (./panomni package --with-bench)" >&2
-    exit 2
-fi
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/runtime_image.sh"
+require_runtime_image "$@"
 runtime=$1
 shift
 models="qwen3 qwen3_moe"
@@ -31,7 +30,6 @@ while [ $# -gt 0 ]; do
         *) echo "unknown option $1 (use --models --steps --warmup --no-compile --phases --limit)" >&2; exit 2 ;;
     esac
 done
-here=$(cd "$(dirname "$0")" && pwd)
 cp="$runtime/lib/*:$runtime/bench-lib/*"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 

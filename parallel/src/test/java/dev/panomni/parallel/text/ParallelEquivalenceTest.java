@@ -86,28 +86,18 @@ class ParallelEquivalenceTest {
     }
 
     /**
-     * The two-rank configurations of the GPU suite, in BF16, with its BF16 tolerances: the same
-     * comparison on the CPU's BF16 path (F32 arithmetic rounded to BF16 after every op), so that the
-     * harness and the tolerances are exercised in CI before they meet the GPUs.
+     * The configurations of the GPU suites (two ranks: {@link TwoGpuEquivalenceGpuTest}; four and eight:
+     * {@link LargeMeshEquivalenceGpuTest}), in BF16, with their BF16 tolerances: the same comparison on
+     * the CPU's BF16 path (F32 arithmetic rounded to BF16 after every op), so that the harness and the
+     * tolerances are exercised in CI before they meet the GPUs.
      */
-    static Stream<EquivalenceCase> twoRankBf16Cases() {
-        return TwoRankMeshes.cases(DType.BF16).stream();
+    static Stream<EquivalenceCase> bf16Cases() {
+        return Stream.concat(TwoRankMeshes.cases(DType.BF16).stream(), LargeMeshes.cases(DType.BF16).stream());
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("twoRankBf16Cases")
-    void twoRankBf16TrainingMatchesSingleDeviceBf16(EquivalenceCase c) throws Exception {
-        TrainingEquivalence.compare(c, THREADS, Device.CPU, TwoGpuEquivalenceGpuTest.BF16).assertAgrees();
-    }
-
-    static Stream<EquivalenceCase> largeMeshBf16Cases() {
-        return LargeMeshes.cases(DType.BF16).stream();
-    }
-
-    /** The 4- and 8-rank configurations in BF16 with the GPU suite's BF16 tolerances, as for two ranks above. */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("largeMeshBf16Cases")
-    void largeMeshBf16TrainingMatchesSingleDeviceBf16(EquivalenceCase c) throws Exception {
+    @MethodSource("bf16Cases")
+    void bf16TrainingMatchesSingleDeviceBf16(EquivalenceCase c) throws Exception {
         TrainingEquivalence.compare(c, THREADS, Device.CPU, TwoGpuEquivalenceGpuTest.BF16).assertAgrees();
     }
 
