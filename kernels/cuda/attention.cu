@@ -25,6 +25,7 @@
 // Other head dims and f32 inputs use the simple kernels at the end (one warp per row, fp32 CUDA
 // cores), which are also deterministic.
 #include "flash_tiles.cuh"
+#include "simple_attention.cuh"
 
 #define LOG2E 1.4426950408889634f
 #define LN2 0.6931471805599453f
@@ -501,9 +502,6 @@ __device__ __forceinline__ void attn_bwd_dq_body(const T* __restrict__ q, const 
 
 // ------------------------------------------------------------------------------ simple kernels
 
-#define SIMPLE_MAX_D 512
-#define SIMPLE_PER_LANE (SIMPLE_MAX_D / 32)
-
 // One warp per (query row t, head h): online softmax over the visible keys, fp32 CUDA cores.
 template <typename T>
 __device__ void attn_fwd_simple(const T* q, const T* k, const T* v, const int* cu, int ncu, int total, int hq, int hkv,
@@ -526,25 +524,8 @@ __device__ void attn_fwd_simple(const T* q, const T* k, const T* v, const int* c
     }
     float m = -INFINITY, l = 0.0f;
     for (int j = ds; j < end; j++) {
-        const T* kr = k + ((long long)j * hkv + kvh) * d;
-        const T* vr = v + ((long long)j * hkv + kvh) * d;
-        float sdot = 0.0f;
-#pragma unroll
-        for (int i = 0; i < SIMPLE_PER_LANE; i++) {
-            int e = lane + i * 32;
-            if (e < d) sdot = fmaf(qv[i], to_f(kr[e]), sdot);
-        }
-        sdot = warp_sum(sdot);
-        float mn = fmaxf(m, sdot);
-        float alpha = expf(m - mn);
-        float p = expf(sdot - mn);
-        l = l * alpha + p;
-        m = mn;
-#pragma unroll
-        for (int i = 0; i < SIMPLE_PER_LANE; i++) {
-            int e = lane + i * 32;
-            if (e < d) acc[i] = fmaf(p, to_f(vr[e]), acc[i] * alpha);
-        }
+        simple_fwd_key<T>(qv, k + ((long long)j * hkv + kvh) * d, v + ((long long)j * hkv + kvh) * d, d, lane, m, l,
+                          acc);
     }
     float inv = 1.0f / l;
 #pragma unroll
@@ -580,25 +561,8 @@ __device__ void attn_bwd_dq_simple(const T* q, const T* k, const T* v, const T* 
         acc[i] = 0.0f;
     }
     for (int j = ds; j < end; j++) {
-        const T* kr = k + ((long long)j * hkv + kvh) * d;
-        const T* vr = v + ((long long)j * hkv + kvh) * d;
-        float sdot = 0.0f, pdot = 0.0f;
-#pragma unroll
-        for (int i = 0; i < SIMPLE_PER_LANE; i++) {
-            int e = lane + i * 32;
-            if (e < d) {
-                sdot = fmaf(qv[i], to_f(kr[e]), sdot);
-                pdot = fmaf(gv[i], to_f(vr[e]), pdot);
-            }
-        }
-        sdot = warp_sum(sdot);
-        pdot = warp_sum(pdot);
-        float ds_ = expf(sdot - lt) * (pdot - dl);
-#pragma unroll
-        for (int i = 0; i < SIMPLE_PER_LANE; i++) {
-            int e = lane + i * 32;
-            if (e < d) acc[i] = fmaf(ds_, to_f(kr[e]), acc[i]);
-        }
+        simple_dq_key<T>(qv, gv, k + ((long long)j * hkv + kvh) * d, v + ((long long)j * hkv + kvh) * d, d, lane, lt,
+                         dl, acc);
     }
 #pragma unroll
     for (int i = 0; i < SIMPLE_PER_LANE; i++) {

@@ -23,6 +23,7 @@
 // Other head dims and f32 run the simple kernels (one warp per row, fp32 CUDA cores). Every output
 // element is written by one thread in a fixed order: the results are deterministic.
 #include "flash_tiles.cuh"
+#include "simple_attention.cuh"
 
 #define LOG2E 1.4426950408889634f
 #define LN2 0.6931471805599453f
@@ -115,6 +116,33 @@ __device__ __forceinline__ float blk_lse2(float l) { return l == -INFINITY ? INF
 
 // ------------------------------------------------------------------------------ forward
 
+// The tiled kernels' key pipeline (forward and dQ): the first key tile at or after jt that some
+// query of the block (rows qrange) sees, with its class in cls; tiles when there is none.
+template <int BK>
+__device__ __forceinline__ int blk_next_key_tile(const BlkSpan& qrange, const BlkSpan* kspan, int jt, int tiles,
+                                                 int tk, int causal, int& cls) {
+    for (; jt < tiles; jt++) {
+        cls = blk_classify(qrange, blk_span(kspan, jt * BK, BK, tk), causal, (jt + 1) * BK <= tk);
+        if (cls != BLK_NONE) break;
+    }
+    return jt;
+}
+
+// Starts copying key tile jt (keys, values and their tokens) into pipeline stage `stage` of ks, vs
+// and kmeta.
+template <typename T, int D, int BK, int THREADS>
+__device__ __forceinline__ void blk_issue_key_tile(T* ks, T* vs, BlkTok* kmeta, const T* __restrict__ k,
+                                                   const T* __restrict__ v, const BlkTok* ktok, int jt, int stage,
+                                                   int hkv, int kvh, int tk) {
+    const int j0 = jt * BK;
+    load_tile<T, D, BK, THREADS>(ks + stage * BK * D, k, j0, hkv, kvh, tk);
+    load_tile<T, D, BK, THREADS>(vs + stage * BK * D, v, j0, hkv, kvh, tk);
+    if (threadIdx.x < BK) {
+        const int j = j0 + threadIdx.x;
+        cp_async16(kmeta + stage * BK + threadIdx.x, ktok + (j < tk ? j : 0), j < tk ? 16 : 0);
+    }
+}
+
 #define FWD_BQ 128
 #define FWD_BK 64
 #define FWD_THREADS 256
@@ -147,22 +175,11 @@ __device__ __forceinline__ void blk_fwd_body(const T* __restrict__ q, const T* _
     const BlkSpan qrange = blk_span(qspan, i0, FWD_BQ, tq);
     const int tiles = (tk + FWD_BK - 1) / FWD_BK;
 
-    // The first key tile at or after jt that some query of this block sees, and its class.
     auto next_tile = [&](int jt, int& cls) {
-        for (; jt < tiles; jt++) {
-            cls = blk_classify(qrange, blk_span(kspan, jt * FWD_BK, FWD_BK, tk), causal, (jt + 1) * FWD_BK <= tk);
-            if (cls != BLK_NONE) break;
-        }
-        return jt;
+        return blk_next_key_tile<FWD_BK>(qrange, kspan, jt, tiles, tk, causal, cls);
     };
     auto issue = [&](int jt, int stage) {
-        const int j0 = jt * FWD_BK;
-        load_tile<T, D, FWD_BK, FWD_THREADS>(ks + stage * FWD_BK * D, k, j0, hkv, kvh, tk);
-        load_tile<T, D, FWD_BK, FWD_THREADS>(vs + stage * FWD_BK * D, v, j0, hkv, kvh, tk);
-        if (threadIdx.x < FWD_BK) {
-            const int j = j0 + threadIdx.x;
-            cp_async16(kmeta + stage * FWD_BK + threadIdx.x, ktok + (j < tk ? j : 0), j < tk ? 16 : 0);
-        }
+        blk_issue_key_tile<T, D, FWD_BK, FWD_THREADS>(ks, vs, kmeta, k, v, ktok, jt, stage, hkv, kvh, tk);
     };
 
     int cls = BLK_NONE;
@@ -495,20 +512,10 @@ __device__ __forceinline__ void blk_bwd_dq_body(const T* __restrict__ q, const T
     const int tiles = (tk + DQ_BK - 1) / DQ_BK;
 
     auto next_tile = [&](int jt, int& cls) {
-        for (; jt < tiles; jt++) {
-            cls = blk_classify(qrange, blk_span(kspan, jt * DQ_BK, DQ_BK, tk), causal, (jt + 1) * DQ_BK <= tk);
-            if (cls != BLK_NONE) break;
-        }
-        return jt;
+        return blk_next_key_tile<DQ_BK>(qrange, kspan, jt, tiles, tk, causal, cls);
     };
     auto issue = [&](int jt, int stage) {
-        const int j0 = jt * DQ_BK;
-        load_tile<T, D, DQ_BK, DQ_THREADS>(ks + stage * DQ_BK * D, k, j0, hkv, kvh, tk);
-        load_tile<T, D, DQ_BK, DQ_THREADS>(vs + stage * DQ_BK * D, v, j0, hkv, kvh, tk);
-        if (threadIdx.x < DQ_BK) {
-            const int j = j0 + threadIdx.x;
-            cp_async16(kmeta + stage * DQ_BK + threadIdx.x, ktok + (j < tk ? j : 0), j < tk ? 16 : 0);
-        }
+        blk_issue_key_tile<T, D, DQ_BK, DQ_THREADS>(ks, vs, kmeta, k, v, ktok, jt, stage, hkv, kvh, tk);
     };
 
     int cls = BLK_NONE;
@@ -584,9 +591,6 @@ __device__ __forceinline__ void blk_bwd_dq_body(const T* __restrict__ q, const T
 
 // ------------------------------------------------------------------------------ simple kernels
 
-#define SIMPLE_MAX_D 512
-#define SIMPLE_PER_LANE (SIMPLE_MAX_D / 32)
-
 // One warp per (query i, head h): online softmax over the visible keys, fp32 CUDA cores. Key chunks
 // whose ranges rule the query out are skipped whole.
 template <typename T>
@@ -614,25 +618,8 @@ __device__ void blk_fwd_simple(const T* q, const T* k, const T* v, const BlkTok*
         const int c1 = min(c0 + BLK_CHUNK, tk);
         for (int j = c0; j < c1; j++) {
             if (!blk_sees(me, ktok[j], causal)) continue;
-            const T* kr = k + ((long long)j * hkv + kvh) * d;
-            const T* vr = v + ((long long)j * hkv + kvh) * d;
-            float sdot = 0.0f;
-#pragma unroll
-            for (int x = 0; x < SIMPLE_PER_LANE; x++) {
-                const int e = lane + x * 32;
-                if (e < d) sdot = fmaf(qv[x], to_f(kr[e]), sdot);
-            }
-            sdot = warp_sum(sdot);
-            const float mn = fmaxf(m, sdot);
-            const float alpha = expf(m - mn);
-            const float p = expf(sdot - mn);
-            l = l * alpha + p;
-            m = mn;
-#pragma unroll
-            for (int x = 0; x < SIMPLE_PER_LANE; x++) {
-                const int e = lane + x * 32;
-                if (e < d) acc[x] = fmaf(p, to_f(vr[e]), acc[x] * alpha);
-            }
+            simple_fwd_key<T>(qv, k + ((long long)j * hkv + kvh) * d, v + ((long long)j * hkv + kvh) * d, d, lane, m,
+                              l, acc);
         }
     }
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
@@ -673,25 +660,8 @@ __device__ void blk_bwd_dq_simple(const T* q, const T* k, const T* v, const T* d
         const int c1 = min(c0 + BLK_CHUNK, tk);
         for (int j = c0; j < c1; j++) {
             if (!blk_sees(me, ktok[j], causal)) continue;
-            const T* kr = k + ((long long)j * hkv + kvh) * d;
-            const T* vr = v + ((long long)j * hkv + kvh) * d;
-            float sdot = 0.0f, pdot = 0.0f;
-#pragma unroll
-            for (int x = 0; x < SIMPLE_PER_LANE; x++) {
-                const int e = lane + x * 32;
-                if (e < d) {
-                    sdot = fmaf(qv[x], to_f(kr[e]), sdot);
-                    pdot = fmaf(gv[x], to_f(vr[e]), pdot);
-                }
-            }
-            sdot = warp_sum(sdot);
-            pdot = warp_sum(pdot);
-            const float ds = expf(sdot - lt) * (pdot - dl);
-#pragma unroll
-            for (int x = 0; x < SIMPLE_PER_LANE; x++) {
-                const int e = lane + x * 32;
-                if (e < d) acc[x] = fmaf(ds, to_f(kr[e]), acc[x]);
-            }
+            simple_dq_key<T>(qv, gv, k + ((long long)j * hkv + kvh) * d, v + ((long long)j * hkv + kvh) * d, d, lane,
+                             lt, dl, acc);
         }
     }
 #pragma unroll

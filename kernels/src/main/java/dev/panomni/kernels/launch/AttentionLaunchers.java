@@ -10,7 +10,7 @@ import dev.panomni.tensor.Tensor;
  * kernels (head dim up to {@link #SIMPLE_MAX_D}).
  */
 public final class AttentionLaunchers {
-    /** SIMPLE_MAX_D of attention.cu. */
+    /** SIMPLE_MAX_D of simple_attention.cuh (the simple kernels of attention.cu and block_attention.cu). */
     public static final int SIMPLE_MAX_D = 512;
     private static final int TC_THREADS = 256;
     private static final int TC_ROWS = 128;   // FWD_BQ, BWD_BK, DQ_BQ
@@ -70,7 +70,7 @@ public final class AttentionLaunchers {
                 KernelLauncher kl = pick(q.dtype(), sh.d, FWD_BF16_64, FWD_BF16_128, FWD_F16_64, FWD_F16_128);
                 kl.launch(s, tcGrid(sh.tokens, sh.hq).withShared(384 * sh.d * 2), a, op);
             } else {
-                checkSimple(sh, op);
+                checkSimple(sh.d, "attention", op);
                 a.i32(sh.d).i32(causal ? 1 : 0).f32(scale).ptr(out).ptrOrNull(lse);
                 FWD_SIMPLE.of(q.dtype()).launch(s, warps((long) sh.tokens * sh.hq), a, op);
             }
@@ -105,7 +105,7 @@ public final class AttentionLaunchers {
                 KernelLauncher kl = pick(q.dtype(), sh.d, DKDV_BF16_64, DKDV_BF16_128, DKDV_F16_64, DKDV_F16_128);
                 kl.launch(s, tcGrid(sh.tokens, sh.hkv).withShared(shared), a, op);
             } else {
-                checkSimple(sh, op);
+                checkSimple(sh.d, "attention", op);
                 a.i32(sh.d).i32(causal ? 1 : 0).f32(scale).ptrOrNull(dk).ptrOrNull(dv);
                 DKDV_SIMPLE.of(q.dtype()).launch(s, warps((long) sh.tokens * sh.hkv), a, op);
             }
@@ -127,7 +127,7 @@ public final class AttentionLaunchers {
                 KernelLauncher kl = pick(q.dtype(), sh.d, DQ_BF16_64, DQ_BF16_128, DQ_F16_64, DQ_F16_128);
                 kl.launch(s, tcGrid(sh.tokens, sh.hq).withShared(512 * sh.d * 2), a, op);
             } else {
-                checkSimple(sh, op);
+                checkSimple(sh.d, "attention", op);
                 a.i32(sh.d).i32(causal ? 1 : 0).f32(scale).ptr(dq);
                 DQ_SIMPLE.of(q.dtype()).launch(s, warps((long) sh.tokens * sh.hq), a, op);
             }
@@ -143,18 +143,21 @@ public final class AttentionLaunchers {
         return d == 64 ? h64 : h128;
     }
 
-    private static LaunchConfig tcGrid(int tokens, int heads) {
-        return new LaunchConfig((tokens + TC_ROWS - 1) / TC_ROWS, heads, 1, TC_THREADS, 1, 1, 0);
+    /** The tensor-core kernels' grid (attention.cu and block_attention.cu tile alike): a block per 128 rows, head. */
+    static LaunchConfig tcGrid(int rows, int heads) {
+        return new LaunchConfig((rows + TC_ROWS - 1) / TC_ROWS, heads, 1, TC_THREADS, 1, 1, 0);
     }
 
-    private static LaunchConfig warps(long count) {
+    /** The simple kernels' launch (both files): a warp per item. */
+    static LaunchConfig warps(long count) {
         return LaunchConfig.linear((count * 32 + SIMPLE_THREADS - 1) / SIMPLE_THREADS, SIMPLE_THREADS);
     }
 
-    private static void checkSimple(Shape sh, String op) {
-        if (sh.d > SIMPLE_MAX_D) {
-            throw new UnsupportedOperationException(op + ": head dim " + sh.d + " exceeds the CUDA attention kernels' "
-                    + "limit of " + SIMPLE_MAX_D + " (64 and 128 use tensor cores)");
+    /** Refuses a head dim the simple kernels (simple_attention.cuh) cannot hold; {@code kernels} names the family. */
+    static void checkSimple(int d, String kernels, String op) {
+        if (d > SIMPLE_MAX_D) {
+            throw new UnsupportedOperationException(op + ": head dim " + d + " exceeds the CUDA " + kernels
+                    + " kernels' limit of " + SIMPLE_MAX_D + " (64 and 128 use tensor cores)");
         }
     }
 }

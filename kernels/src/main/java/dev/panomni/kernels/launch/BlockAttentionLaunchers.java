@@ -10,16 +10,13 @@ import dev.panomni.tensor.Tensor;
  * launch reads the token metadata that {@link #metadata} writes into a scratch buffer of
  * {@link #metadataBytes} bytes. The tensor-core kernels take BF16 or F16 inputs with head dim 64 or
  * 128, 16-byte aligned; everything else runs the simple kernels (head dim up to
- * {@link #SIMPLE_MAX_D}).
+ * {@link AttentionLaunchers#SIMPLE_MAX_D}).
  */
 public final class BlockAttentionLaunchers {
-    /** SIMPLE_MAX_D of block_attention.cu. */
-    public static final int SIMPLE_MAX_D = 512;
     private static final String MODULE = "block_attention";
     private static final int CHUNK = 32;        // BLK_CHUNK: tokens per metadata range
     private static final int TOKEN_BYTES = 16;  // BlkTok
     private static final int SPAN_BYTES = 32;   // BlkSpan
-    private static final int TC_THREADS = 256;
     private static final int TC_ROWS = 128;     // FWD_BQ, BWD_BK, DQ_BQ
     private static final int KEY_TILE = 64;     // FWD_BK, DQ_BK
     private static final int SIMPLE_THREADS = 256;
@@ -131,14 +128,15 @@ public final class BlockAttentionLaunchers {
             if (tensorCores(sh, q, k, v, out)) {
                 a.ptr(m.queryTokens).ptr(m.querySpans).ptr(m.keyTokens).ptr(m.keySpans).i32(sh.tq).i32(sh.tk).i32(sh.hq)
                         .i32(sh.hkv).i32(causal ? 1 : 0).f32(scale).ptr(out).ptrOrNull(lse);
-                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, FWD_BF16_64, FWD_BF16_128, FWD_F16_64, FWD_F16_128);
+                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, FWD_BF16_64, FWD_BF16_128,
+                        FWD_F16_64, FWD_F16_128);
                 int shared = (TC_ROWS + 4 * KEY_TILE) * sh.d * 2 + 2 * KEY_TILE * TOKEN_BYTES;
-                kl.launch(s, grid(sh.tq, sh.hq).withShared(shared), a, op);
+                kl.launch(s, AttentionLaunchers.tcGrid(sh.tq, sh.hq).withShared(shared), a, op);
             } else {
-                checkSimple(sh, op);
+                AttentionLaunchers.checkSimple(sh.d, "block attention", op);
                 a.ptr(m.queryTokens).ptr(m.keyTokens).ptr(m.keySpans).i32(sh.tq).i32(sh.tk).i32(sh.hq).i32(sh.hkv)
                         .i32(sh.d).i32(causal ? 1 : 0).f32(scale).ptr(out).ptrOrNull(lse);
-                FWD_SIMPLE.of(q.dtype()).launch(s, warps((long) sh.tq * sh.hq), a, op);
+                FWD_SIMPLE.of(q.dtype()).launch(s, AttentionLaunchers.warps((long) sh.tq * sh.hq), a, op);
             }
         }
     }
@@ -153,7 +151,8 @@ public final class BlockAttentionLaunchers {
         }
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(dout).ptr(out).ptrOrNull(dlse).i32(sh.tq).i32(sh.hq).i32(sh.d).ptr(delta);
-            DELTA[floatIndex(dout.dtype())][floatIndex(out.dtype())].launch(s, warps((long) sh.tq * sh.hq), a,
+            DELTA[floatIndex(dout.dtype())][floatIndex(out.dtype())].launch(s,
+                    AttentionLaunchers.warps((long) sh.tq * sh.hq), a,
                     "BlockAttentionKernels.backward delta dout " + dout.describe() + " out " + out.describe());
         }
     }
@@ -181,13 +180,14 @@ public final class BlockAttentionLaunchers {
                         .i32(sh.hkv).i32(causal ? 1 : 0).f32(scale).ptrOrNull(dk).ptrOrNull(dv);
                 int bq = sh.d >= 128 ? 32 : 64;
                 int shared = (2 * TC_ROWS + 4 * bq) * sh.d * 2 + 2 * bq * (TOKEN_BYTES + 8);
-                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, DKDV_BF16_64, DKDV_BF16_128, DKDV_F16_64, DKDV_F16_128);
-                kl.launch(s, grid(sh.tk, sh.hkv).withShared(shared), a, op);
+                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, DKDV_BF16_64, DKDV_BF16_128,
+                        DKDV_F16_64, DKDV_F16_128);
+                kl.launch(s, AttentionLaunchers.tcGrid(sh.tk, sh.hkv).withShared(shared), a, op);
             } else {
-                checkSimple(sh, op);
+                AttentionLaunchers.checkSimple(sh.d, "block attention", op);
                 a.ptr(m.queryTokens).ptr(m.querySpans).ptr(m.keyTokens).i32(sh.tq).i32(sh.tk).i32(sh.hq).i32(sh.hkv)
                         .i32(sh.d).i32(causal ? 1 : 0).f32(scale).ptrOrNull(dk).ptrOrNull(dv);
-                DKDV_SIMPLE.of(q.dtype()).launch(s, warps((long) sh.tk * sh.hkv), a, op);
+                DKDV_SIMPLE.of(q.dtype()).launch(s, AttentionLaunchers.warps((long) sh.tk * sh.hkv), a, op);
             }
         }
     }
@@ -204,14 +204,15 @@ public final class BlockAttentionLaunchers {
             if (tensorCores(sh, q, k, v, dout, dq)) {
                 a.ptr(m.queryTokens).ptr(m.querySpans).ptr(m.keyTokens).ptr(m.keySpans).i32(sh.tq).i32(sh.tk).i32(sh.hq)
                         .i32(sh.hkv).i32(causal ? 1 : 0).f32(scale).ptr(dq);
-                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, DQ_BF16_64, DQ_BF16_128, DQ_F16_64, DQ_F16_128);
+                KernelLauncher kl = AttentionLaunchers.pick(q.dtype(), sh.d, DQ_BF16_64, DQ_BF16_128,
+                        DQ_F16_64, DQ_F16_128);
                 int shared = (2 * TC_ROWS + 4 * KEY_TILE) * sh.d * 2 + 2 * KEY_TILE * TOKEN_BYTES;
-                kl.launch(s, grid(sh.tq, sh.hq).withShared(shared), a, op);
+                kl.launch(s, AttentionLaunchers.tcGrid(sh.tq, sh.hq).withShared(shared), a, op);
             } else {
-                checkSimple(sh, op);
+                AttentionLaunchers.checkSimple(sh.d, "block attention", op);
                 a.ptr(m.queryTokens).ptr(m.keyTokens).ptr(m.keySpans).i32(sh.tq).i32(sh.tk).i32(sh.hq).i32(sh.hkv)
                         .i32(sh.d).i32(causal ? 1 : 0).f32(scale).ptr(dq);
-                DQ_SIMPLE.of(q.dtype()).launch(s, warps((long) sh.tq * sh.hq), a, op);
+                DQ_SIMPLE.of(q.dtype()).launch(s, AttentionLaunchers.warps((long) sh.tq * sh.hq), a, op);
             }
         }
     }
@@ -229,23 +230,9 @@ public final class BlockAttentionLaunchers {
         }
         try (KernelArgs a = KernelArgs.open()) {
             a.ptr(accOut).ptr(accLse).ptr(out).ptr(lse).i32(tq).i32(hq).i32(d);
-            MERGE.of(out.dtype()).launch(s, warps((long) tq * hq), a, "BlockAttentionKernels.mergeInto out "
-                    + out.describe());
+            MERGE.of(out.dtype()).launch(s, AttentionLaunchers.warps((long) tq * hq), a,
+                    "BlockAttentionKernels.mergeInto out " + out.describe());
         }
     }
 
-    private static LaunchConfig grid(int rows, int heads) {
-        return new LaunchConfig((rows + TC_ROWS - 1) / TC_ROWS, heads, 1, TC_THREADS, 1, 1, 0);
-    }
-
-    private static LaunchConfig warps(long count) {
-        return LaunchConfig.linear((count * 32 + SIMPLE_THREADS - 1) / SIMPLE_THREADS, SIMPLE_THREADS);
-    }
-
-    private static void checkSimple(Shape sh, String op) {
-        if (sh.d > SIMPLE_MAX_D) {
-            throw new UnsupportedOperationException(op + ": head dim " + sh.d + " exceeds the CUDA block attention "
-                    + "kernels' limit of " + SIMPLE_MAX_D + " (64 and 128 use tensor cores)");
-        }
-    }
 }

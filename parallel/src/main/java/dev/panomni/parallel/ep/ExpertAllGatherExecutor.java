@@ -37,7 +37,6 @@ import dev.panomni.tensor.ops.Joining;
  * layer's {@link RecomputeStash}: the recomputation neither reads the device nor communicates.
  */
 public final class ExpertAllGatherExecutor implements ExpertExecutor {
-    private final Communicator ep;
     private final ExpertSplit split;
 
     /**
@@ -46,7 +45,6 @@ public final class ExpertAllGatherExecutor implements ExpertExecutor {
      */
     public ExpertAllGatherExecutor(Communicator ep, int experts) {
         this.split = new ExpertSplit(ep, experts);
-        this.ep = ep;
     }
 
     /**
@@ -63,6 +61,7 @@ public final class ExpertAllGatherExecutor implements ExpertExecutor {
     @Override
     public Tensor execute(Tensor tokens, ExpertChoice choice, ExpertMlp mlp) {
         split.check(choice);
+        Communicator ep = split.group();
         long t = tokens.size(0);
         RecomputeStash stash = RecomputeStash.current();
         boolean replay = stash != null && stash.replaying();
@@ -102,6 +101,7 @@ public final class ExpertAllGatherExecutor implements ExpertExecutor {
      * rank pads to it, so the all-gathers move equal shapes. One small exchange read on the host.
      */
     private long mostTokens(Tensor tokens) {
+        Communicator ep = split.group();
         try (Scope s = Scope.open("ep.tokens")) {
             Tensor mine = GradMode.noGrad(() -> Tensor.ofLongs(new long[] {tokens.size(0)}, 1).to(tokens.device()));
             Tensor every = Tensor.zeros(DType.I64, mine.device(), ep.size());

@@ -44,8 +44,6 @@ import java.util.Arrays;
  * less data at large ep but needs the host plan; see {@link ExpertDispatch}.
  */
 public final class ExpertAllToAllExecutor implements ExpertExecutor {
-    private final Communicator ep;
-    private final int experts;
     private final ExpertSplit split;
     /** [ranks * (experts + ranks)] F32: the counts {@link #startCounts} started gathering, until execute reads them. */
     private Tensor pendingCounts;
@@ -56,19 +54,18 @@ public final class ExpertAllToAllExecutor implements ExpertExecutor {
      */
     public ExpertAllToAllExecutor(Communicator ep, int experts) {
         this.split = new ExpertSplit(ep, experts);
-        this.ep = ep;
-        this.experts = experts;
     }
 
     @Override
     public Tensor execute(Tensor tokens, ExpertChoice choice, ExpertMlp mlp) {
         split.check(choice);
+        Communicator ep = split.group();
         RecomputeStash stash = RecomputeStash.current();
         boolean replay = stash != null && stash.replaying();
         if (!replay) {
             startCounts(choice.chosen());
         }
-        ExpertOrder order = ExpertOrder.sortOrReplay(choice.chosen(), 0, experts);
+        ExpertOrder order = ExpertOrder.sortOrReplay(choice.chosen(), 0, split.experts());
         ExpertRouting routing = order.route(choice.weights());
         Exchanged first = replay ? stash.take(Exchanged.class) : null;
         ExpertDispatchPlan p;
@@ -149,6 +146,8 @@ public final class ExpertAllToAllExecutor implements ExpertExecutor {
      * @param chosen [T, k] I64: each (token, slot)'s expert
      */
     private void startCounts(Tensor chosen) {
+        Communicator ep = split.group();
+        int experts = split.experts();
         int n = ep.size();
         long t = chosen.size(0);
         Tensor gathered = GradMode.noGrad(() -> {
@@ -185,16 +184,17 @@ public final class ExpertAllToAllExecutor implements ExpertExecutor {
             exact[i] = (long) flat[i];              // counts below 2^24: exact in F32
         }
         long[][] out = byRank(exact);
-        if (!Arrays.equals(out[ep.rank()], mine)) {
+        int me = split.group().rank();
+        if (!Arrays.equals(out[me], mine)) {
             throw new IllegalStateException("expert parallel: the counts derived from the choices "
-                    + Arrays.toString(out[ep.rank()]) + " differ from the sorted routing's " + Arrays.toString(mine));
+                    + Arrays.toString(out[me]) + " differ from the sorted routing's " + Arrays.toString(mine));
         }
         return out;
     }
 
     /** The gathered rows of counts, one per EP rank. */
     private long[][] byRank(long[] flat) {
-        int n = ep.size();
+        int n = split.group().size();
         int width = flat.length / n;
         long[][] out = new long[n][];
         for (int j = 0; j < n; j++) {

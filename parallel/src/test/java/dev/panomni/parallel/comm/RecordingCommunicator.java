@@ -5,12 +5,11 @@ import dev.panomni.tensor.Tensor;
 import java.util.List;
 
 /** A communicator that appends "op:elements" to a log each time a collective is issued (not completed). */
-public final class RecordingCommunicator implements Communicator {
-    private final Communicator inner;
+public final class RecordingCommunicator extends ForwardingCommunicator {
     private final List<String> log;
 
     public RecordingCommunicator(Communicator inner, List<String> log) {
-        this.inner = inner;
+        super(inner);
         this.log = log;
     }
 
@@ -21,69 +20,49 @@ public final class RecordingCommunicator implements Communicator {
     }
 
     @Override
-    public int rank() {
-        return inner.rank();
-    }
-
-    @Override
-    public int size() {
-        return inner.size();
-    }
-
-    @Override
     public Work allReduce(Tensor t, ReduceOp op) {
         note("allReduce", t.numel());
-        return inner.allReduce(t, op);
+        return super.allReduce(t, op);
     }
 
     @Override
     public Work allGather(Tensor input, Tensor output) {
         note("allGather", output.numel());
-        return inner.allGather(input, output);
+        return super.allGather(input, output);
     }
 
     @Override
     public Work reduceScatter(Tensor input, Tensor output, ReduceOp op) {
         note("reduceScatter", input.numel());
-        return inner.reduceScatter(input, output, op);
+        return super.reduceScatter(input, output, op);
     }
 
     @Override
     public Work allToAll(Tensor input, long[] sendCounts, Tensor output, long[] recvCounts) {
         note("allToAll", input.numel());
-        return inner.allToAll(input, sendCounts, output, recvCounts);
+        return super.allToAll(input, sendCounts, output, recvCounts);
     }
 
     @Override
     public Work broadcast(Tensor t, int root) {
         note("broadcast", t.numel());
-        return inner.broadcast(t, root);
+        return super.broadcast(t, root);
     }
 
     @Override
     public Work send(Tensor t, int peer) {
         note("send", t.numel());
-        return inner.send(t, peer);
+        return super.send(t, peer);
     }
 
     @Override
     public Work recv(Tensor t, int peer) {
         note("recv", t.numel());
-        return inner.recv(t, peer);
-    }
-
-    @Override
-    public void barrier() {
-        inner.barrier();
+        return super.recv(t, peer);
     }
 
     @Override
     public Communicator subGroup(int[] ranks) {
-        return new RecordingCommunicator(inner.subGroup(ranks), log);
-    }
-
-    @Override
-    public void close() {
-        inner.close();
+        return new RecordingCommunicator(super.subGroup(ranks), log);
     }
 }
