@@ -8,13 +8,14 @@
 #
 # Usage: bench/scripts/scaling_compare.sh RUNTIME [--gpus N] [--models "qwen3 qwen3_moe"] [--steps 3]
 #            [--warmup 2] [--sweep 8192,16384,...] [--ring-sweep 8192,...] [--torch-ac] [--no-baseline]
-#            [--no-scaling] [--no-long] [--limit SECONDS]
+#            [--no-scaling] [--no-long] [--limit SECONDS] [--torch-gpus "1 4"]
 #   RUNTIME: the image of `./panomni package --with-bench` (runtime/, lib/, bench-lib/, and test-lib/ for
 #            the parallel module's test jar, which holds the text-model adapter of the engine).
 #   --gpus: the largest rank count (default: every GPU nvidia-smi lists). --torch-ac: also run FSDP2 with
 #   activation checkpointing (Panomni's engine always recomputes each layer). --limit: cap of each scaling
 #   or PyTorch run (default 240 s); the sweeps get their own caps (--long-limit, default 300 s, for
-#   Ulysses; --ring-limit, default 180 s, for ring).
+#   Ulysses; --ring-limit, default 180 s, for ring). --torch-gpus: the counts PyTorch runs at (default: the
+#   same as Panomni's); each FSDP2 run starts its own processes and costs about a minute.
 # NVLink multicast stays off: NCCL_NVLS_ENABLE=0 unless the environment sets it.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +36,7 @@ long=1
 limit=240
 long_limit=300
 ring_limit=180
+torch_counts=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --gpus) gpus=$2; shift 2 ;;
@@ -50,8 +52,9 @@ while [ $# -gt 0 ]; do
         --limit) limit=$2; shift 2 ;;
         --long-limit) long_limit=$2; shift 2 ;;
         --ring-limit) ring_limit=$2; shift 2 ;;
+        --torch-gpus) torch_counts=$2; shift 2 ;;
         *) echo "unknown option $1 (use --gpus --models --steps --warmup --sweep --ring-sweep --torch-ac" \
-               "--no-baseline --no-scaling --no-long --limit --long-limit --ring-limit)" >&2; exit 2 ;;
+               "--no-baseline --no-scaling --no-long --limit --long-limit --ring-limit --torch-gpus)" >&2; exit 2 ;;
     esac
 done
 export NCCL_NVLS_ENABLE=${NCCL_NVLS_ENABLE:-0}
@@ -77,6 +80,7 @@ while [ $((c * 2)) -le "$gpus" ]; do
     counts="$counts $c"
 done
 [ "$c" -ne "$gpus" ] && counts="$counts $gpus"
+torch_counts=${torch_counts:-$counts}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "NCCL_NVLS_ENABLE=$NCCL_NVLS_ENABLE, GPUs used: $gpus, models: $models, steps $steps after $warmup warmup"
@@ -113,7 +117,7 @@ if [ $scaling -eq 1 ]; then
             run "$limit" scaling "${java[@]}" dev.panomni.bench.parallel.ScalingRunner --model "$m" \
                 --gpus "$gpus" --ep 1 --steps "$steps" --warmup "$warmup"
         fi
-        for n in $counts; do
+        for n in $torch_counts; do
             run "$limit" scaling "${torch_fsdp[@]}" "$n" "$here/torch_fsdp_train_step.py" --model "$m" \
                 --steps "$steps" --warmup "$warmup"
             if [ $torch_ac -eq 1 ]; then

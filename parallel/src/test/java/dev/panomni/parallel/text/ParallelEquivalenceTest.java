@@ -53,6 +53,11 @@ class ParallelEquivalenceTest {
         out.add(Arguments.of(TinyTextModels.MOE, "EP 4", new MeshShape(1, 4, 1, 4), SequenceParallelMode.ULYSSES));
         out.add(Arguments.of(TinyTextModels.MOE, "Ulysses 2 x EP 2", TwoRankMeshes.SP_EP, SequenceParallelMode.ULYSSES));
         out.add(Arguments.of(TinyTextModels.MOE, "ring 2 x EP 2", TwoRankMeshes.SP_EP, SequenceParallelMode.RING));
+        // Three kinds of parallelism at once on 4 ranks (the largest hosts lent may have 4 GPUs).
+        out.add(Arguments.of(TinyTextModels.MOE, "FSDP 2 x Ulysses 2 x EP 2", new MeshShape(1, 2, 2, 2),
+                SequenceParallelMode.ULYSSES));
+        out.add(Arguments.of(TinyTextModels.MOE, "HSDP 2 x ring 2 x EP 2", new MeshShape(2, 1, 2, 2),
+                SequenceParallelMode.RING));
         out.add(Arguments.of(TinyTextModels.DENSE, "3D 2x2x2", new MeshShape(2, 2, 2, 1), SequenceParallelMode.ULYSSES));
         out.add(Arguments.of(TinyTextModels.MOE, "3D 2x2x2 ep 2", new MeshShape(2, 2, 2, 2), SequenceParallelMode.ULYSSES));
         out.add(Arguments.of(TinyTextModels.MOE, "3D 2x2x2 ep 2 ring", new MeshShape(2, 2, 2, 2), SequenceParallelMode.RING));
