@@ -85,6 +85,19 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "NCCL_NVLS_ENABLE=$NCCL_NVLS_ENABLE, GPUs used: $gpus, models: $models, steps $steps after $warmup warmup"
 
+# A stopped run's GPU memory is released after its process is gone: the next run, started at once, failed
+# creating its context (CUDA_ERROR_OUT_OF_MEMORY) on a 4-GPU host. Waits up to 60 s for every GPU to
+# hold under 1 GiB.
+wait_for_idle_gpus() {
+    local i used
+    for i in $(seq 60); do
+        used=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits 2>/dev/null | sort -n | tail -1)
+        [ "${used:-0}" -lt 1024 ] 2>/dev/null && return
+        sleep 1
+    done
+    echo "note: a GPU still holds ${used} MiB 60 s after the stopped run; the next run may fail" | tee -a "$log"
+}
+
 # run LIMIT TAG CMD...: runs CMD under a wall-clock cap, its output (stdout and stderr) to stdout and the log.
 run() {
     local cap=$1 tag=$2
@@ -95,6 +108,7 @@ run() {
     local rc=${PIPESTATUS[0]}
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
         echo "[$tag] run exceeded ${cap}s and was stopped: $*" | tee -a "$log"
+        wait_for_idle_gpus
     elif [ "$rc" -ne 0 ]; then
         echo "[$tag] run failed with exit status $rc: $*" | tee -a "$log"
     fi
