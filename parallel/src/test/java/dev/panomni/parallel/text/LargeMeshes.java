@@ -8,9 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The equivalence suite's configurations of more than two ranks (4 and 8: FSDP 4, HSDP 2x2, Ulysses 4,
- * ring 4, EP 4, the 3D meshes, and the all-to-all dispatch cases), taken from
- * {@link ParallelEquivalenceTest}'s lists so the CPU suite and the GPU suite
+ * The equivalence suite's configurations of more than two ranks (4: FSDP 4, HSDP 2x2, Ulysses 4, ring 4,
+ * EP 4, FSDP x Ulysses x EP and HSDP x ring x EP; 8: the 2x2x2 meshes; and the all-to-all dispatch cases),
+ * taken from {@link ParallelEquivalenceTest}'s lists so the CPU suite and the GPU suite
  * ({@link LargeMeshEquivalenceGpuTest}) run the same ones. The two-rank ones are {@link TwoRankMeshes}.
  */
 final class LargeMeshes {
