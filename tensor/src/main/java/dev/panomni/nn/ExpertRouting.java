@@ -2,6 +2,8 @@ package dev.panomni.nn;
 
 import dev.panomni.tensor.Tensor;
 
+import java.util.Arrays;
+
 /**
  * Where one mixture-of-experts forward sends its rows: the (token, slot) rows sorted by expert
  * (stably, so within an expert by token), with their router weights. Built by
@@ -17,10 +19,7 @@ import dev.panomni.tensor.Tensor;
  */
 public record ExpertRouting(long[] tokensPerExpert, Tensor rowToken, Tensor choiceRow, Tensor rowWeight) {
     public ExpertRouting {
-        long rows = 0;
-        for (long c : tokensPerExpert) {
-            rows += c;
-        }
+        long rows = Arrays.stream(tokensPerExpert).sum();
         if (rowToken.numel() != rows || rowWeight.numel() != rows) {
             throw new IllegalArgumentException("expert routing: " + rows + " rows by the per-expert counts, but "
                     + rowToken.numel() + " row tokens and " + rowWeight.numel() + " row weights");

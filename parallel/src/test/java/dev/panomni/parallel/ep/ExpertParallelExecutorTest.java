@@ -5,6 +5,7 @@ import dev.panomni.nn.ExpertExecutor;
 import dev.panomni.parallel.comm.Communicator;
 import dev.panomni.parallel.comm.InProcessGroup;
 import dev.panomni.parallel.comm.RecordingCommunicator;
+import dev.panomni.parallel.text.Ranks;
 import dev.panomni.tensor.Scope;
 import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.autograd.Checkpoint;
@@ -18,9 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -168,24 +166,11 @@ class ExpertParallelExecutorTest {
 
     private static List<Result> runParallel(ExpertDispatch dispatch, java.util.function.IntFunction<Inputs> inputs,
                                             Path path, List<List<String>> logs) throws Exception {
-        InProcessGroup group = new InProcessGroup(RANKS, 10_000);
-        ExecutorService pool = Executors.newFixedThreadPool(RANKS);
-        try {
-            List<Future<Result>> futures = new ArrayList<>();
-            for (int r = 0; r < RANKS; r++) {
-                Communicator comm = new RecordingCommunicator(group.communicator(r), logs.get(r));
-                Inputs in = inputs.apply(r);
-                int first = r * EXPERTS / RANKS;
-                futures.add(pool.submit(() -> run(in, dispatch.executor(comm, EXPERTS), first, path)));
-            }
-            List<Result> out = new ArrayList<>();
-            for (Future<Result> f : futures) {
-                out.add(f.get());
-            }
-            return out;
-        } finally {
-            pool.shutdown();
-        }
+        return Ranks.run(RANKS, 10_000, world -> {
+            int r = world.rank();
+            Communicator comm = new RecordingCommunicator(world, logs.get(r));
+            return run(inputs.apply(r), dispatch.executor(comm, EXPERTS), r * EXPERTS / RANKS, path);
+        });
     }
 
     @ParameterizedTest

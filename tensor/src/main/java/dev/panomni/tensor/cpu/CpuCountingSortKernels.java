@@ -11,7 +11,10 @@ final class CpuCountingSortKernels implements CountingSortKernels {
 
     @Override
     public void count(Tensor keys, long lo, Tensor counts) {
-        long[] count = counted(keys, lo, Math.toIntExact(counts.numel()));
+        store(counted(keys, lo, Math.toIntExact(counts.numel())), counts);
+    }
+
+    private static void store(long[] count, Tensor counts) {
         MemorySegment cs = counts.storage().segment();
         for (int b = 0; b < count.length; b++) {
             cs.setAtIndex(ValueLayout.JAVA_LONG, counts.offset() + b, count[b]);
@@ -46,7 +49,6 @@ final class CpuCountingSortKernels implements CountingSortKernels {
         }
         MemorySegment fs = flat.storage().segment();
         MemorySegment rs = row.storage().segment();
-        MemorySegment cs = counts.storage().segment();
         MemorySegment ss = slot.storage().segment();
         long listed = buckets == 0 ? 0 : next[buckets - 1] + count[buckets - 1];
         for (long i = 0; i < n; i++) {
@@ -59,8 +61,6 @@ final class CpuCountingSortKernels implements CountingSortKernels {
             }
             ss.setAtIndex(ValueLayout.JAVA_LONG, slot.offset() + i, at);
         }
-        for (int b = 0; b < buckets; b++) {
-            cs.setAtIndex(ValueLayout.JAVA_LONG, counts.offset() + b, count[b]);
-        }
+        store(count, counts);
     }
 }

@@ -16,7 +16,6 @@ final class CpuGroupedRowsKernels implements GroupedRowsKernels {
         long groups = members.size(0);
         int per = Math.toIntExact(members.size(1));
         long outWidth = out.numel() / Math.max(1, groups);
-        long width = outWidth;
         MemorySegment ts = t.storage().segment();
         MemorySegment ms = members.storage().segment();
         MemorySegment os = out.storage().segment();
@@ -31,7 +30,7 @@ final class CpuGroupedRowsKernels implements GroupedRowsKernels {
                     long r = ms.getAtIndex(ValueLayout.JAVA_LONG, mo + g * per + j);
                     if (r < m) {
                         for (int c = 0; c < outWidth; c++) {
-                            acc[c] += ts.getAtIndex(ValueLayout.JAVA_FLOAT, to + r * width + c);
+                            acc[c] += ts.getAtIndex(ValueLayout.JAVA_FLOAT, to + r * outWidth + c);
                         }
                     }
                 }

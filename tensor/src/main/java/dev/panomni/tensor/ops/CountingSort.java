@@ -7,6 +7,8 @@ import dev.panomni.tensor.Tensor;
 import dev.panomni.tensor.TensorOpException;
 import dev.panomni.tensor.autograd.GradMode;
 
+import java.util.Arrays;
+
 /**
  * Stable counting sort of small integer keys on the keys' device: a mixture-of-experts layer lists
  * its (token, slot) choices by expert with it. The sort runs where the keys are, and only the
@@ -30,11 +32,7 @@ public final class CountingSort {
     public record Result(long[] counts, Tensor flat, Tensor row, Tensor slot) {
         /** Total entries listed. */
         public long listed() {
-            long m = 0;
-            for (long c : counts) {
-                m += c;
-            }
-            return m;
+            return Arrays.stream(counts).sum();
         }
     }
 
@@ -98,10 +96,7 @@ public final class CountingSort {
                 }
                 counts = c.toLongArray();
             }
-            long m = 0;
-            for (long c : counts) {
-                m += c;
-            }
+            long m = Arrays.stream(counts).sum();
             if (m > n) {
                 throw new TensorOpException(op, "the kernel counted " + m + " entries of " + Shapes.str(keys.shape()));
             }
